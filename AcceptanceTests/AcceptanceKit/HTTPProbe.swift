@@ -1,0 +1,54 @@
+public import AsyncHTTPClient
+import Foundation
+import NIOFoundationCompat
+public import NIOCore
+public import NIOHTTP1
+
+/// A plain HTTP response, read whole.
+public struct ProbeResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: ByteBuffer
+
+    public var text: String { String(buffer: body) }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    /// The body as a JSON object, nil when it is not one.
+    public var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+    }
+}
+
+/// Small requests against the system under test, with a timeout each.
+public struct HTTPProbe: Sendable {
+    public let baseURL: String
+    public let client: HTTPClient
+    public let timeout: TimeAmount
+
+    public init(baseURL: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(10)) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.client = client
+        self.timeout = timeout
+    }
+
+    public func get(_ path: String) async throws -> ProbeResponse {
+        try await send(path, method: .GET)
+    }
+
+    public func post(_ path: String, body: [UInt8], contentType: String = "application/json") async throws -> ProbeResponse {
+        try await send(path, method: .POST, body: body, contentType: contentType)
+    }
+
+    public func send(_ path: String, method: HTTPMethod, body: [UInt8]? = nil, contentType: String? = nil) async throws -> ProbeResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: timeout)
+        let data = try await response.body.collect(upTo: 64 << 20)
+        return ProbeResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: data)
+    }
+}

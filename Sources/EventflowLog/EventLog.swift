@@ -1,0 +1,130 @@
+public import NIOCore
+
+/// One event to append: its raw JSON and the fields extracted once at ingest.
+public struct LogRecord: Sendable, Equatable {
+    /// The idempotency key (`id` field), if any.
+    public var id: String?
+    /// The value of the stream's key field (user, account, domain, service).
+    public var key: String?
+    /// The event's own time, unix milliseconds, when it has a numeric one.
+    public var eventTimeMs: Int64?
+    /// The event's JSON object, exactly as received.
+    public var body: ByteBuffer
+
+    public init(id: String? = nil, key: String? = nil, eventTimeMs: Int64? = nil, body: ByteBuffer) {
+        self.id = id
+        self.key = key
+        self.eventTimeMs = eventTimeMs
+        self.body = body
+    }
+}
+
+/// An event as stored in the log.
+public struct StoredEvent: Sendable, Equatable {
+    public var stream: String
+    /// Position in its stream: 0, 1, 2, … without gaps.
+    public var offset: Int64
+    /// When the transaction that holds it committed, unix milliseconds.
+    public var acceptedAtMs: Int64
+    public var id: String?
+    public var key: String?
+    public var eventTimeMs: Int64?
+    public var body: ByteBuffer
+
+    public init(stream: String, offset: Int64, acceptedAtMs: Int64, id: String?, key: String?, eventTimeMs: Int64?, body: ByteBuffer) {
+        self.stream = stream
+        self.offset = offset
+        self.acceptedAtMs = acceptedAtMs
+        self.id = id
+        self.key = key
+        self.eventTimeMs = eventTimeMs
+        self.body = body
+    }
+}
+
+/// Where an append landed.
+public struct AppendResult: Sendable, Equatable {
+    public var firstOffset: Int64
+    public var count: Int
+
+    public init(firstOffset: Int64, count: Int) {
+        self.firstOffset = firstOffset
+        self.count = count
+    }
+
+    public var lastOffset: Int64 { firstOffset + Int64(count) - 1 }
+}
+
+/// How far a processor is behind on a stream.
+public struct BacklogEntry: Sendable, Equatable {
+    public var stream: String
+    public var processor: String
+    /// Events committed to the stream and not yet processed.
+    public var events: Int64
+    /// Age of the oldest unprocessed event, 0 when there is none.
+    public var oldestUnprocessedAgeSeconds: Double
+}
+
+/// Whether the log takes writes now.
+public struct LogHealth: Sendable, Equatable {
+    /// False after a failed commit, until a commit succeeds again.
+    public var writable: Bool
+    /// Pending work relative to the pending limit, 0 to 1.
+    public var saturation: Double
+    /// The last storage error, when not writable.
+    public var lastError: String?
+
+    public var isReady: Bool { writable && saturation < 1 }
+}
+
+/// Why the log refused or failed a request. Every case means nothing was stored.
+public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Too much is waiting for a commit; try again after the given time.
+    case overloaded(retryAfterSeconds: Int)
+    /// The storage failed (disk full, read-only, I/O error).
+    case storageFailed(String)
+    /// The log is closing and takes no more writes.
+    case shuttingDown
+    case unknownStream(String)
+
+    public var description: String {
+        switch self {
+        case .overloaded(let seconds): "the log is saturated; retry after \(seconds) s"
+        case .storageFailed(let reason): "storage failed: \(reason)"
+        case .shuttingDown: "the log is shutting down"
+        case .unknownStream(let name): "unknown stream '\(name)'"
+        }
+    }
+}
+
+/// Timing of one group commit, for metrics.
+public struct CommitStats: Sendable {
+    public var durationSeconds: Double
+    public var requests: Int
+    public var events: Int
+    public var succeeded: Bool
+}
+
+/// The durable, append-only log of streams that the collector writes and processors read.
+///
+/// `append` returns only after the events are committed durably; offsets in a stream
+/// are dense and increase in commit order. Each processor has a durable cursor per
+/// stream: the offset of the next event it has yet to process.
+public protocol EventLog: Sendable {
+    /// The streams this log holds.
+    var streams: [String] { get }
+    /// Appends `records` to `stream` atomically; returns once they are durable.
+    func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult
+    /// Reads up to `limit` events of `stream` from `offset` on, in offset order.
+    func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent]
+    /// The next offset `processor` has to process in `stream` (0 when it never committed).
+    func cursor(processor: String, stream: String) async throws -> Int64
+    /// Durably records that `processor` has processed everything before `offset`.
+    func commitCursor(processor: String, stream: String, to offset: Int64) async throws
+    /// The offset the next appended event of `stream` will get.
+    func headOffset(stream: String) -> Int64
+    /// Backlog of every processor that has a cursor.
+    func backlog() async throws -> [BacklogEntry]
+    /// Whether the log takes writes.
+    var health: LogHealth { get }
+}

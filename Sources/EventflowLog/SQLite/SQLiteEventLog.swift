@@ -1,0 +1,344 @@
+import EventflowCore
+import Foundation
+public import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+public import ServiceLifecycle
+import Synchronization
+
+/// The embedded log: one SQLite database in WAL mode with `synchronous=FULL`.
+///
+/// A single writer task owns the write connection and commits group batches: every
+/// append and cursor commit waiting when a transaction starts goes into it, and each
+/// caller resumes only after `COMMIT` returned. Reads use their own connection, so they
+/// never wait for a commit, and a third connection checkpoints the WAL in the background
+/// so commits never pay for it.
+public final class SQLiteEventLog: EventLog, Service {
+    public let streams: [String]
+    private let configuration: LogConfiguration
+    private let threadPool: NIOThreadPool
+    private let writer: SQLiteConnection
+    private let reader: SQLiteConnection
+    private let checkpointer: SQLiteConnection
+    private let logger: Logger
+    private let state: Mutex<WriterState>
+
+    private init(
+        configuration: LogConfiguration, threadPool: NIOThreadPool, writer: SQLiteConnection, reader: SQLiteConnection,
+        checkpointer: SQLiteConnection, heads: [String: Int64], cursors: [CursorKey: Int64], logger: Logger
+    ) {
+        self.streams = configuration.streams
+        self.configuration = configuration
+        self.threadPool = threadPool
+        self.writer = writer
+        self.reader = reader
+        self.checkpointer = checkpointer
+        self.logger = logger
+        self.state = Mutex(WriterState(queue: GroupCommitQueue(limits: configuration.groupCommit), heads: heads, cursors: cursors))
+    }
+
+    /// Opens (or creates) the log in `configuration.dataDirectory`. Call ``run()`` to start committing.
+    public static func open(configuration: LogConfiguration, logger: Logger) async throws -> SQLiteEventLog {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("eventflow.sqlite").path
+        let threadPool = NIOThreadPool(numberOfThreads: 4)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        do {
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            try await SQLiteSchema.prepareWriter(writer, streams: configuration.streams, maxDatabaseBytes: configuration.maxDatabaseBytes)
+            let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            let checkpointer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
+            var heads: [String: Int64] = [:]
+            for stream in configuration.streams {
+                heads[stream] = try await SQLiteSchema.headOffset(writer, stream: stream)
+            }
+            let cursors = try await SQLiteSchema.cursors(writer)
+            logger.info("log opened", metadata: ["path": "\(path)", "streams": "\(configuration.streams.joined(separator: ","))"])
+            return SQLiteEventLog(
+                configuration: configuration, threadPool: threadPool, writer: writer, reader: reader, checkpointer: checkpointer,
+                heads: heads, cursors: cursors, logger: logger)
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    // MARK: - EventLog
+
+    public func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
+        let bytes = records.reduce(0) { $0 + $1.body.readableBytes }
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<AppendResult, EventLogError>, Never>) in
+            let outcome = state.withLock { state -> (admitted: Bool, refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
+                guard state.heads[stream] != nil else { return (false, .unknownStream(stream), nil) }
+                guard !state.closing else { return (false, .shuttingDown, nil) }
+                guard state.queue.admit(.append(stream: stream, records: records, continuation), events: records.count, bytes: bytes) else {
+                    return (false, .overloaded(retryAfterSeconds: 1), nil)
+                }
+                return (true, nil, state.takeWaitingWriter())
+            }
+            if let refusal = outcome.refusal { continuation.resume(returning: .failure(refusal)) }
+            outcome.wake?.resume()
+        }
+        return try result.get()
+    }
+
+    public func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent] {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        let rows = try await reader.query(
+            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? ORDER BY event_offset LIMIT ?",
+            [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(limit))])
+        return rows.map { row in
+            StoredEvent(
+                stream: stream,
+                offset: Int64(row.column("event_offset")?.integer ?? 0),
+                acceptedAtMs: Int64(row.column("accepted_at_ms")?.integer ?? 0),
+                id: row.column("event_id")?.string,
+                key: row.column("event_key")?.string,
+                eventTimeMs: row.column("event_time_ms")?.integer.map(Int64.init),
+                body: row.column("body")?.blob ?? ByteBuffer())
+        }
+    }
+
+    public func cursor(processor: String, stream: String) async throws -> Int64 {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        return state.withLock { $0.cursors[CursorKey(processor: processor, stream: stream)] ?? 0 }
+    }
+
+    public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
+        let key = CursorKey(processor: processor, stream: stream)
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, EventLogError>, Never>) in
+            let outcome = state.withLock { state -> (refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
+                guard let head = state.heads[stream] else { return (.unknownStream(stream), nil) }
+                precondition((0...head).contains(offset), "cursor \(offset) of \(processor) outside stream \(stream) (head \(head))")
+                guard !state.closing else { return (.shuttingDown, nil) }
+                _ = state.queue.admit(.cursor(key, offset: offset, continuation), events: 0, bytes: 0, bypassingLimits: true)
+                return (nil, state.takeWaitingWriter())
+            }
+            if let refusal = outcome.refusal { continuation.resume(returning: .failure(refusal)) }
+            outcome.wake?.resume()
+        }
+        try result.get()
+    }
+
+    public func headOffset(stream: String) -> Int64 {
+        state.withLock { $0.heads[stream] ?? 0 }
+    }
+
+    public func backlog() async throws -> [BacklogEntry] {
+        let (heads, cursors) = state.withLock { ($0.heads, $0.cursors) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var entries: [BacklogEntry] = []
+        for (key, cursor) in cursors.sorted(by: { ($0.key.stream, $0.key.processor) < ($1.key.stream, $1.key.processor) }) {
+            let events = (heads[key.stream] ?? 0) - cursor
+            var age = 0.0
+            if events > 0 {
+                let rows = try await reader.query(
+                    "SELECT accepted_at_ms FROM \(SQLiteSchema.table(key.stream)) WHERE event_offset = ?", [.integer(SQLiteInt64(cursor))])
+                if let acceptedAt = rows.first?.column("accepted_at_ms")?.integer {
+                    age = max(0, Double(now - Int64(acceptedAt)) / 1000)
+                }
+            }
+            entries.append(BacklogEntry(stream: key.stream, processor: key.processor, events: events, oldestUnprocessedAgeSeconds: age))
+        }
+        return entries
+    }
+
+    public var health: LogHealth {
+        state.withLock { LogHealth(writable: $0.writable, saturation: $0.queue.saturation, lastError: $0.lastError) }
+    }
+
+    // MARK: - Service
+
+    /// Commits until graceful shutdown, then commits what is still queued and closes the database.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.writeUntilClosed() }
+                    group.addTask { await self.checkpointUntilClosed() }
+                }
+            } onGracefulShutdown: {
+                self.beginClosing()
+            }
+        } onCancel: {
+            self.beginClosing()
+        }
+        try? await writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try await checkpointer.close()
+        try await reader.close()
+        try await writer.close()
+        try await threadPool.shutdownGracefully()
+        logger.info("log closed")
+    }
+
+    private func beginClosing() {
+        let waiting = state.withLock { state in
+            state.closing = true
+            return state.takeWaitingWriter()
+        }
+        waiting?.resume()
+    }
+
+    private func writeUntilClosed() async {
+        var heads = state.withLock { $0.heads }
+        while let batch = await nextBatch() {
+            await commit(batch, heads: &heads)
+        }
+    }
+
+    /// Waits for work; nil once closing and everything queued was committed.
+    private func nextBatch() async -> [PendingWrite]? {
+        while true {
+            let (batch, closing) = state.withLock { state in
+                state.queue.isEmpty ? ([], state.closing) : (state.queue.takeBatch(), false)
+            }
+            if !batch.isEmpty {
+                return await withLinger(batch)
+            }
+            if closing { return nil }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if !state.queue.isEmpty || state.closing { return true }
+                    state.writerWaiting = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Waits up to the configured delay for more requests when the batch is below its size limit.
+    private func withLinger(_ batch: [PendingWrite]) async -> [PendingWrite] {
+        guard configuration.maxCommitDelay > .zero else { return batch }
+        let events = batch.reduce(0) { $0 + $1.eventCount }
+        guard events < configuration.groupCommit.maxBatchEvents else { return batch }
+        try? await Task.sleep(for: configuration.maxCommitDelay)
+        var more = state.withLock { $0.queue.isEmpty ? [] : $0.queue.takeBatch() }
+        more.insert(contentsOf: batch, at: 0)
+        return more
+    }
+
+    private func commit(_ batch: [PendingWrite], heads: inout [String: Int64]) async {
+        let started = ContinuousClock.now
+        let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var newHeads = heads
+        var results: [AppendResult?] = []
+        var rowsByStream: [String: [(offset: Int64, record: LogRecord)]] = [:]
+        var cursorUpdates: [CursorKey: Int64] = [:]
+        var events = 0
+        for write in batch {
+            switch write {
+            case .append(let stream, let records, _):
+                let first = newHeads[stream, default: 0]
+                var offset = first
+                for record in records {
+                    rowsByStream[stream, default: []].append((offset, record))
+                    offset += 1
+                }
+                newHeads[stream] = offset
+                results.append(AppendResult(firstOffset: first, count: records.count))
+                events += records.count
+            case .cursor(let key, let offset, _):
+                cursorUpdates[key] = offset
+                results.append(nil)
+            }
+        }
+
+        let failure: EventLogError?
+        do {
+            try await writer.execute("BEGIN IMMEDIATE")
+            do {
+                for (stream, rows) in rowsByStream {
+                    try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: acceptedAtMs)
+                }
+                for (key, offset) in cursorUpdates {
+                    try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
+                }
+                try await writer.execute("COMMIT")
+            } catch {
+                try? await writer.execute("ROLLBACK")
+                throw error
+            }
+            failure = nil
+        } catch {
+            failure = .storageFailed(String(describing: error))
+        }
+
+        let duration = ContinuousClock.now - started
+        let succeeded = failure == nil
+        if succeeded { heads = newHeads }
+        state.withLock { state in
+            state.writable = succeeded
+            state.lastError = failure.map(\.description)
+            if succeeded {
+                state.heads = newHeads
+                state.cursors.merge(cursorUpdates) { _, new in new }
+            }
+        }
+        if let failure { logger.error("group commit failed", metadata: ["error": "\(failure)", "events": "\(events)"]) }
+        configuration.onCommit(
+            CommitStats(durationSeconds: duration.seconds, requests: batch.count, events: events, succeeded: succeeded))
+        for (write, result) in zip(batch, results) {
+            switch write {
+            case .append(_, _, let continuation):
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(result!))
+            case .cursor(_, _, let continuation):
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(()))
+            }
+        }
+    }
+
+    private func checkpointUntilClosed() async {
+        while !state.withLock({ $0.closing }) {
+            try? await Task.sleep(for: .milliseconds(250))
+            do {
+                try await checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            } catch {
+                logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Identifies a processor's cursor on one stream.
+struct CursorKey: Hashable, Sendable {
+    var processor: String
+    var stream: String
+}
+
+/// A write waiting for the next group commit, with the caller to resume after it.
+enum PendingWrite: Sendable {
+    case append(stream: String, records: [LogRecord], CheckedContinuation<Result<AppendResult, EventLogError>, Never>)
+    case cursor(CursorKey, offset: Int64, CheckedContinuation<Result<Void, EventLogError>, Never>)
+
+    var eventCount: Int {
+        if case .append(_, let records, _) = self { return records.count }
+        return 0
+    }
+}
+
+/// What the writer and the callers share, behind the log's lock.
+struct WriterState: Sendable {
+    var queue: GroupCommitQueue<PendingWrite>
+    var heads: [String: Int64]
+    var cursors: [CursorKey: Int64]
+    var writerWaiting: CheckedContinuation<Void, Never>?
+    var closing = false
+    var writable = true
+    var lastError: String?
+
+    mutating func takeWaitingWriter() -> CheckedContinuation<Void, Never>? {
+        defer { writerWaiting = nil }
+        return writerWaiting
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

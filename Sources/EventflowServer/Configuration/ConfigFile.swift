@@ -1,0 +1,181 @@
+import EventflowCore
+import Foundation
+import Yams
+
+/// The YAML config file of `eventflow serve --config FILE`. Every key is optional;
+/// flags given on the command line win over the file.
+///
+/// ```yaml
+/// server: { host: 127.0.0.1, port: 8080, max_body_bytes: 4194304, api_key: secret }
+/// storage: { data_dir: ./data, max_size_bytes: 10737418240 }
+/// group_commit: { max_pending_events: 200000, max_pending_bytes: 67108864,
+///                 max_batch_events: 20000, max_batch_bytes: 16777216, max_delay_ms: 0 }
+/// streams:                      # extra streams besides the five defaults
+///   clicks:
+///     key: user                 # field stored as the event key (optional)
+///     time: at                  # field stored as the event time (optional)
+///     fields:
+///       user: { type: string, max_bytes: 64 }
+///       at: { type: timestamp }
+///       page: { type: any, required: false }
+/// ```
+public struct ConfigFile: Decodable, Sendable {
+    public struct Server: Decodable, Sendable {
+        public var host: String?
+        public var port: Int?
+        public var maxBodyBytes: Int?
+        public var apiKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case host, port
+            case maxBodyBytes = "max_body_bytes"
+            case apiKey = "api_key"
+        }
+    }
+
+    public struct Storage: Decodable, Sendable {
+        public var dataDir: String?
+        public var maxSizeBytes: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case dataDir = "data_dir"
+            case maxSizeBytes = "max_size_bytes"
+        }
+    }
+
+    public struct GroupCommit: Decodable, Sendable {
+        public var maxPendingEvents: Int?
+        public var maxPendingBytes: Int?
+        public var maxBatchEvents: Int?
+        public var maxBatchBytes: Int?
+        public var maxDelayMs: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case maxPendingEvents = "max_pending_events"
+            case maxPendingBytes = "max_pending_bytes"
+            case maxBatchEvents = "max_batch_events"
+            case maxBatchBytes = "max_batch_bytes"
+            case maxDelayMs = "max_delay_ms"
+        }
+    }
+
+    public struct Stream: Decodable, Sendable {
+        public var key: String?
+        public var time: String?
+        public var fields: [String: Field]
+    }
+
+    public struct Field: Decodable, Sendable {
+        public var type: String
+        public var required: Bool?
+        public var maxBytes: Int?
+        public var min: Int64?
+        public var max: Int64?
+        public var values: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case type, required, min, max, values
+            case maxBytes = "max_bytes"
+        }
+    }
+
+    public var server: Server?
+    public var storage: Storage?
+    public var groupCommit: GroupCommit?
+    public var streams: [String: Stream]?
+
+    enum CodingKeys: String, CodingKey {
+        case server, storage, streams
+        case groupCommit = "group_commit"
+    }
+
+    /// Reads and validates a config file; errors name the file and the offending key.
+    public static func load(path: String) throws -> ConfigFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("cannot read config file \(path)")
+        }
+        do {
+            let decoder = YAMLDecoder()
+            return try decoder.decode(ConfigFile.self, from: data, userInfo: [:])
+        } catch let error as DecodingError {
+            throw ConfigError("config file \(path): \(error.readableDescription)")
+        }
+    }
+
+    /// Applies the file's settings onto `configuration`.
+    public func apply(to configuration: inout ServerConfiguration) throws {
+        if let server {
+            configuration.host = server.host ?? configuration.host
+            configuration.port = server.port ?? configuration.port
+            configuration.maxBodyBytes = server.maxBodyBytes ?? configuration.maxBodyBytes
+            configuration.apiKey = server.apiKey ?? configuration.apiKey
+        }
+        if let storage {
+            configuration.dataDirectory = storage.dataDir ?? configuration.dataDirectory
+            configuration.maxDatabaseBytes = storage.maxSizeBytes ?? configuration.maxDatabaseBytes
+        }
+        if let groupCommit {
+            var limits = configuration.groupCommit
+            limits.maxPendingEvents = groupCommit.maxPendingEvents ?? limits.maxPendingEvents
+            limits.maxPendingBytes = groupCommit.maxPendingBytes ?? limits.maxPendingBytes
+            limits.maxBatchEvents = groupCommit.maxBatchEvents ?? limits.maxBatchEvents
+            limits.maxBatchBytes = groupCommit.maxBatchBytes ?? limits.maxBatchBytes
+            configuration.groupCommit = limits
+            if let delay = groupCommit.maxDelayMs { configuration.maxCommitDelay = .milliseconds(delay) }
+        }
+        for (name, stream) in (streams ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard StreamSchema.isValidName(name) else {
+                throw ConfigError("stream name '\(name)' is invalid: use 1-48 characters of a-z, 0-9 and _, starting with a letter")
+            }
+            guard !configuration.streams.contains(where: { $0.name == name }) else {
+                throw ConfigError("stream '\(name)' is already defined")
+            }
+            let fields = try stream.fields.sorted(by: { $0.key < $1.key }).map { fieldName, field in
+                FieldRule(fieldName, try field.fieldType(stream: name, field: fieldName), required: field.required ?? true)
+            }
+            for reference in [stream.key, stream.time].compactMap({ $0 }) where !stream.fields.keys.contains(reference) {
+                throw ConfigError("stream '\(name)' names '\(reference)' as key or time, but has no such field")
+            }
+            configuration.streams.append(StreamSchema(name: name, fields: fields, keyField: stream.key, timeField: stream.time))
+        }
+    }
+}
+
+extension ConfigFile.Field {
+    func fieldType(stream: String, field: String) throws -> FieldType {
+        switch type {
+        case "string": return .string(maxBytes: maxBytes ?? 1024)
+        case "integer": return .integer((min ?? Int64.min)...(max ?? Int64.max))
+        case "unix_time": return .unixTime
+        case "timestamp": return .timestamp
+        case "domain": return .domainName
+        case "any": return .any
+        case "enum":
+            guard let values, !values.isEmpty else { throw ConfigError("stream '\(stream)' field '\(field)': type enum needs 'values'") }
+            return .oneOf(values)
+        default:
+            throw ConfigError(
+                "stream '\(stream)' field '\(field)': unknown type '\(type)' (use string, integer, unix_time, timestamp, domain, enum or any)")
+        }
+    }
+}
+
+/// A problem with the configuration, said so that the user can fix it.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension DecodingError {
+    var readableDescription: String {
+        func path(_ context: Context) -> String {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch self {
+        case .keyNotFound(let key, let context): return "missing key '\(key.stringValue)' at '\(path(context))'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "'\(path(context))': \(context.debugDescription)"
+        @unknown default: return String(describing: self)
+        }
+    }
+}

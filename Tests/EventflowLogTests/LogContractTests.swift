@@ -1,0 +1,180 @@
+import EventflowCore
+import EventflowLog
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The contract every `EventLog` keeps, run against the embedded SQLite log on real files.
+@Suite struct SQLiteLogContractTests {
+    @Test func appendsGetDenseOffsetsPerStreamAndReadBackInOrder() async throws {
+        try await withLog { log, _ in
+            let first = try await log.append(stream: "events", records: records(["a", "b", "c"]))
+            let other = try await log.append(stream: "frames", records: records(["x"]))
+            let second = try await log.append(stream: "events", records: records(["d"]))
+            #expect(first == AppendResult(firstOffset: 0, count: 3))
+            #expect(other == AppendResult(firstOffset: 0, count: 1))
+            #expect(second == AppendResult(firstOffset: 3, count: 1))
+            let events = try await log.read(stream: "events", from: 0, limit: 10)
+            #expect(events.map(\.offset) == [0, 1, 2, 3])
+            #expect(events.map(\.id) == ["a", "b", "c", "d"])
+            #expect(events.map { String(buffer: $0.body) } == ["{\"id\":\"a\"}", "{\"id\":\"b\"}", "{\"id\":\"c\"}", "{\"id\":\"d\"}"])
+            #expect(events[0].key == "key-a")
+            #expect(events[0].eventTimeMs == 1_000)
+            #expect(try await log.read(stream: "events", from: 2, limit: 1).map(\.id) == ["c"])
+            #expect(log.headOffset(stream: "events") == 4)
+        }
+    }
+
+    @Test func concurrentAppendsShareCommits() async throws {
+        let commits = Mutex(0)
+        try await withLog(onCommit: { _ in commits.withLock { $0 += 1 } }) { log, _ in
+            let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
+                for request in 0..<200 {
+                    group.addTask { try await log.append(stream: "events", records: records(["r\(request)-0", "r\(request)-1"])) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let offsets = results.flatMap { $0.firstOffset...$0.lastOffset }.sorted()
+            #expect(offsets == Array(0..<400))
+            #expect(commits.withLock { $0 } < 200)
+            let stored = try await log.read(stream: "events", from: 0, limit: 1_000)
+            for result in results {
+                let ids = stored[Int(result.firstOffset)...Int(result.lastOffset)].compactMap(\.id)
+                #expect(ids.count == 2 && ids[0].hasSuffix("-0") && ids[1].hasSuffix("-1") && ids[0].dropLast(2) == ids[1].dropLast(2))
+            }
+        }
+    }
+
+    @Test func cursorsAndEventsSurviveReopening() async throws {
+        let directory = temporaryDirectory()
+        try await withLog(directory: directory) { log, _ in
+            _ = try await log.append(stream: "events", records: records(["a", "b", "c"]))
+            #expect(try await log.cursor(processor: "deliver", stream: "events") == 0)
+            try await log.commitCursor(processor: "deliver", stream: "events", to: 2)
+        }
+        try await withLog(directory: directory) { log, _ in
+            #expect(log.headOffset(stream: "events") == 3)
+            #expect(try await log.cursor(processor: "deliver", stream: "events") == 2)
+            let next = try await log.append(stream: "events", records: records(["d"]))
+            #expect(next.firstOffset == 3)
+        }
+    }
+
+    @Test func backlogCountsUnprocessedEventsPerProcessor() async throws {
+        try await withLog { log, _ in
+            _ = try await log.append(stream: "events", records: records(["a", "b", "c", "d"]))
+            try await log.commitCursor(processor: "deliver", stream: "events", to: 1)
+            try await log.commitCursor(processor: "audit", stream: "events", to: 4)
+            let backlog = try await log.backlog()
+            #expect(backlog.map(\.processor) == ["audit", "deliver"])
+            #expect(backlog.map(\.events) == [0, 3])
+            #expect(backlog[0].oldestUnprocessedAgeSeconds == 0)
+            #expect(backlog[1].oldestUnprocessedAgeSeconds >= 0)
+        }
+    }
+
+    @Test func refusesWorkBeyondThePendingLimitAndStoresOnlyWhatItAcknowledged() async throws {
+        let limits = GroupCommitLimits(maxPendingEvents: 20, maxPendingBytes: 1 << 20, maxBatchEvents: 10, maxBatchBytes: 1 << 20)
+        try await withLog(limits: limits) { log, _ in
+            let outcomes = await withTaskGroup(of: (String, Result<AppendResult, EventLogError>).self) { group in
+                for request in 0..<300 {
+                    group.addTask {
+                        let id = "flood-\(request)"
+                        do throws(EventLogError) { return (id, .success(try await log.append(stream: "events", records: records([id])))) } catch { return (id, .failure(error)) }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            let acknowledged = outcomes.compactMap { id, result in (try? result.get()).map { (id, $0.firstOffset) } }
+            let refused = outcomes.filter { if case .failure(.overloaded) = $0.1 { true } else { false } }
+            #expect(!refused.isEmpty)
+            #expect(acknowledged.count + refused.count == 300)
+            let stored = try await log.read(stream: "events", from: 0, limit: 1_000)
+            #expect(stored.count == acknowledged.count)
+            for (id, offset) in acknowledged { #expect(stored[Int(offset)].id == id) }
+        }
+    }
+
+    @Test func aFullDiskFailsTheCommitAndMarksTheLogUnwritable() async throws {
+        try await withLog(maxDatabaseBytes: 256 << 10) { log, _ in
+            let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+            var acknowledged = 0
+            var failure: EventLogError?
+            while failure == nil, acknowledged < 100 {
+                do throws(EventLogError) {
+                    _ = try await log.append(stream: "events", records: [LogRecord(id: "big", body: big)])
+                    acknowledged += 1
+                } catch {
+                    failure = error
+                }
+            }
+            guard case .storageFailed = failure else {
+                Issue.record("expected a storage failure, got \(String(describing: failure))")
+                return
+            }
+            #expect(!log.health.writable)
+            #expect(!log.health.isReady)
+            let stored = try await log.read(stream: "events", from: 0, limit: 1_000)
+            #expect(stored.count == acknowledged)
+            #expect(log.headOffset(stream: "events") == Int64(acknowledged))
+        }
+    }
+
+    @Test func unknownStreamsAreRefused() async throws {
+        try await withLog { log, _ in
+            await #expect(throws: EventLogError.unknownStream("nope")) { try await log.append(stream: "nope", records: records(["a"])) }
+        }
+    }
+
+    @Test func refusesWritesAfterShutdown() async throws {
+        let directory = temporaryDirectory()
+        var closedLog: SQLiteEventLog?
+        try await withLog(directory: directory) { log, _ in closedLog = log }
+        await #expect(throws: EventLogError.shuttingDown) { try await closedLog?.append(stream: "events", records: records(["late"])) }
+    }
+}
+
+// MARK: - Helpers
+
+func records(_ ids: [String]) -> [LogRecord] {
+    ids.map { LogRecord(id: $0, key: "key-\($0)", eventTimeMs: 1_000, body: ByteBuffer(string: #"{"id":"\#($0)"}"#)) }
+}
+
+func temporaryDirectory() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("eventflow-test-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Opens a log in a temporary directory, runs it as a service while `body` runs, then
+/// shuts it down gracefully.
+func withLog(
+    directory: String = temporaryDirectory(),
+    limits: GroupCommitLimits = GroupCommitLimits(),
+    maxDatabaseBytes: Int? = nil,
+    onCommit: @escaping @Sendable (CommitStats) -> Void = { _ in },
+    _ body: (SQLiteEventLog, String) async throws -> Void
+) async throws {
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let log = try await SQLiteEventLog.open(
+        configuration: LogConfiguration(
+            dataDirectory: directory, streams: ["events", "frames"], groupCommit: limits, maxDatabaseBytes: maxDatabaseBytes,
+            onCommit: onCommit),
+        logger: logger)
+    let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            try await body(log, directory)
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+    }
+}

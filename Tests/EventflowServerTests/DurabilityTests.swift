@@ -1,0 +1,127 @@
+import AcceptanceKit
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+
+/// What the clients were told: request name → first offset, for each 202.
+final class Acknowledgements: Sendable {
+    let byRequest = Mutex<[String: Int]>([:])
+    var count: Int { byRequest.withLock { $0.count } }
+}
+
+/// Crash and shutdown behaviour of a real `eventflow serve` process.
+@Suite(.serialized) struct DurabilityTests {
+    static let eventsPerRequest = 10
+
+    static func body(request: String) -> String {
+        (0..<eventsPerRequest).map { #"{"id":"\#(request)-\#($0)","name":"load","timestamp":1763900000}"# }.joined(separator: "\n")
+    }
+
+    /// Sends NDJSON batches from several connections until the server stops answering.
+    static func load(port: Int, workers: Int, into acknowledgements: Acknowledgements) async {
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var sequence = 0
+                    while !Task.isCancelled {
+                        let request = "w\(worker)-\(sequence)"
+                        sequence += 1
+                        var http = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/streams/events/events")
+                        http.method = .POST
+                        http.headers.add(name: "Content-Type", value: "application/x-ndjson")
+                        http.body = .bytes(ByteBuffer(string: body(request: request)))
+                        guard let response = try? await HTTPClient.shared.execute(http, timeout: .seconds(10)),
+                            let data = try? await response.body.collect(upTo: 1 << 16)
+                        else { return }
+                        guard response.status.code == 202 else { continue }
+                        let json = try? JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]
+                        guard let first = json?["first_offset"] as? Int else { continue }
+                        acknowledgements.byRequest.withLock { $0[request] = first }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every event of `stream` in offset order, read through the HTTP read API.
+    static func readAll(port: Int, stream: String) async throws -> [String] {
+        var ids: [String] = []
+        var from = 0
+        while true {
+            let response = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/streams/\(stream)/events?from=\(from)&limit=10000"), timeout: .seconds(30))
+            let data = try await response.body.collect(upTo: 64 << 20)
+            let json = try JSONSerialization.jsonObject(with: Data(buffer: data)) as? [String: Any]
+            let events = json?["events"] as? [[String: Any]] ?? []
+            guard !events.isEmpty else { return ids }
+            for event in events {
+                #expect(event["offset"] as? Int == ids.count, "offsets must be dense and in order")
+                ids.append(event["id"] as? String ?? "")
+            }
+            from = ids.count
+        }
+    }
+
+    /// Checks that every acknowledged request's events sit at its offsets, in order, and no id is stored twice.
+    static func verify(stored: [String], acknowledged: [String: Int]) {
+        for (request, first) in acknowledged {
+            guard first + eventsPerRequest <= stored.count else {
+                Issue.record("request \(request) was acknowledged at offset \(first) but the log ends at \(stored.count)")
+                continue
+            }
+            #expect(Array(stored[first..<first + eventsPerRequest]) == (0..<eventsPerRequest).map { "\(request)-\($0)" })
+        }
+        #expect(Set(stored).count == stored.count, "an event is stored twice")
+    }
+
+    @Test func everyAcknowledgedEventSurvivesKillMinus9() async throws {
+        let directory = temporaryDirectory()
+        let server = try await SpawnedServer.serve(dataDirectory: directory)
+        let acknowledgements = Acknowledgements()
+        let port = server.port
+        let load = Task { await Self.load(port: port, workers: 16, into: acknowledgements) }
+        while acknowledgements.count < 300 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        server.send(SIGKILL)
+        let exit = try await server.waitForExit()
+        #expect(exit.reason == .uncaughtSignal)
+        load.cancel()
+        await load.value
+        let acknowledged = acknowledgements.byRequest.withLock { $0 }
+
+        let restarted = try await SpawnedServer.serve(dataDirectory: directory)
+        let stored = try await Self.readAll(port: restarted.port, stream: "events")
+        #expect(stored.count >= acknowledged.count * Self.eventsPerRequest)
+        Self.verify(stored: stored, acknowledged: acknowledged)
+        restarted.send(SIGTERM)
+        #expect(try await restarted.waitForExit().status == 0)
+    }
+
+    @Test func sigtermFinishesInFlightCommitsAndExitsZero() async throws {
+        let directory = temporaryDirectory()
+        let server = try await SpawnedServer.serve(dataDirectory: directory)
+        let acknowledgements = Acknowledgements()
+        let port = server.port
+        let load = Task { await Self.load(port: port, workers: 16, into: acknowledgements) }
+        while acknowledgements.count < 300 {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        server.send(SIGTERM)
+        let exit = try await server.waitForExit()
+        #expect(exit.reason == .exit)
+        #expect(exit.status == 0, "exit status \(exit.status):\n\(server.logText)")
+        #expect(server.logText.contains("log closed"))
+        load.cancel()
+        await load.value
+        let acknowledged = acknowledgements.byRequest.withLock { $0 }
+
+        let restarted = try await SpawnedServer.serve(dataDirectory: directory)
+        let stored = try await Self.readAll(port: restarted.port, stream: "events")
+        Self.verify(stored: stored, acknowledged: acknowledged)
+        restarted.send(SIGTERM)
+        #expect(try await restarted.waitForExit().status == 0)
+    }
+}

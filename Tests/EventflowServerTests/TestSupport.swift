@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import EventflowServer
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+
+func temporaryDirectory() -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("eventflow-test-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+var quietLogger: Logger {
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    return logger
+}
+
+/// Runs a real Eventflow server on a free loopback port with a fresh data directory.
+func withServer(
+    _ configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
+) async throws {
+    var configuration = ServerConfiguration(port: 0, dataDirectory: temporaryDirectory())
+    configure(&configuration)
+    let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
+    try await app.test(.live) { client in
+        try await test(client, client.port!)
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs `body` to a stream's ingest route.
+    @discardableResult
+    func ingest(
+        _ stream: String, _ body: String, contentType: String? = "application/json", headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let contentType { headers[.contentType] = contentType }
+        return try await execute(uri: "/v1/streams/\(stream)/events", method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    /// The head offset of every stream, from `GET /v1/streams`.
+    func headOffsets(headers: HTTPFields = [:]) async throws -> [String: Int] {
+        let response = try await execute(uri: "/v1/streams", method: .get, headers: headers)
+        let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+        let streams = object?["streams"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: streams.map { ($0["name"] as? String ?? "", $0["head_offset"] as? Int ?? -1) })
+    }
+}
+
+extension TestResponse {
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+    }
+}
+
+/// Sends many requests at once over several connections.
+func concurrentPosts(port: Int, path: String, bodies: [String], contentType: String = "application/x-ndjson") async throws -> [(status: UInt, headers: HTTPHeaders, body: String)] {
+    try await withThrowingTaskGroup(of: (Int, UInt, HTTPHeaders, String).self) { group in
+        for (index, body) in bodies.enumerated() {
+            group.addTask {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: contentType)
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+                let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                return (index, response.status.code, response.headers, text)
+            }
+        }
+        var results = [(status: UInt, headers: HTTPHeaders, body: String)?](repeating: nil, count: bodies.count)
+        for try await (index, status, headers, body) in group { results[index] = (status, headers, body) }
+        return results.map { $0! }
+    }
+}
+
+/// Parses one sample value out of Prometheus text exposition.
+func metricValue(_ text: String, _ series: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}
