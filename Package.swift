@@ -32,6 +32,11 @@ let package = Package(
             swiftSettings: strictConcurrency
         ),
         .target(
+            name: "EventflowMetrics",
+            dependencies: [.product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: strictConcurrency
+        ),
+        .target(
             name: "EventflowLog",
             dependencies: [
                 "EventflowCore",
@@ -48,13 +53,28 @@ let package = Package(
             dependencies: [
                 "EventflowCore",
                 "EventflowLog",
+                "EventflowMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .target(
+            name: "EventflowTarget",
+            dependencies: [
+                "EventflowCore",
+                "EventflowMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -62,9 +82,15 @@ let package = Package(
             name: "eventflow",
             dependencies: [
                 "EventflowServer",
+                "EventflowTarget",
+                "EventflowCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictConcurrency
         ),
@@ -107,6 +133,7 @@ let package = Package(
                 "EventflowServer",
                 "EventflowLog",
                 "EventflowCore",
+                "EventflowTarget",
                 "AcceptanceKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

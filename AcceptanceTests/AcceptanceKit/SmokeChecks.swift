@@ -10,9 +10,12 @@ public struct SmokeChecks: Sendable {
     ]
 
     let probe: HTTPProbe
+    /// The reference target the system delivers to, when known.
+    let target: HTTPProbe?
 
-    public init(probe: HTTPProbe) {
+    public init(probe: HTTPProbe, target: HTTPProbe?) {
         self.probe = probe
+        self.target = target
     }
 
     public func run() async -> CheckReport {
@@ -46,7 +49,9 @@ public struct SmokeChecks: Sendable {
                 }
                 let read = try await probe.get("/v1/streams/\(stream)/events?from=\(offset)&limit=1")
                 let stored = (read.json?["events"] as? [[String: Any]])?.first?["id"] as? String
-                return (stored == id, "202 at offset \(offset); read back id \(stored ?? "nothing")")
+                guard stored == id else { return (false, "202 at offset \(offset); read back id \(stored ?? "nothing")") }
+                guard stream == "events", let target else { return (true, "202 at offset \(offset); read back") }
+                return try await reachesTarget(id: id, offset: offset)
             }
         }
         await report.check("bad request gets 4xx") {
@@ -55,5 +60,19 @@ public struct SmokeChecks: Sendable {
             return (response.status == 400 && field == "uid", "POST frames with a numeric uid → \(response.status), field \(field ?? "none")")
         }
         return report
+    }
+
+    /// Waits up to 10 s for the target's ledger to show `id` delivered.
+    private func reachesTarget(id: String, offset: Int) async throws -> (Bool, String) {
+        guard let target else { return (false, "no target") }
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(10) {
+            let ledger = try await target.get("/ledger")
+            if ledger.text.split(separator: "\n").contains(where: { $0.contains("\"id\":\"\(id)\"") && !$0.contains("\"first_delivered_at_ms\":null") }) {
+                return (true, "202 at offset \(offset); delivered to the target after \(ContinuousClock.now - started)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (false, "202 at offset \(offset), but the target did not receive it within 10 s")
     }
 }

@@ -10,7 +10,8 @@ struct SmokeTest: AsyncParsableCommand {
         abstract: "Check in seconds that Eventflow is alive, ready, measurable and storing events.",
         discussion: """
             Checks /healthz, /readyz, that /metrics parses and has the required names, that one event \
-            per stream is committed and readable, and that a bad request gets its 4xx.
+            per stream is committed and readable (and, for stream events, reaches the target), and that \
+            a bad request gets its 4xx.
             Exit status: 0 all checks passed, 1 a check failed, 2 could not run.
             """
     )
@@ -18,7 +19,10 @@ struct SmokeTest: AsyncParsableCommand {
     @Option(help: "Base URL of a running Eventflow (default: none; give --url or --spawn).")
     var url: String?
 
-    @Flag(help: "Start Eventflow itself from the built binary, on a free port with a fresh data directory, and stop it at the end (default: off).")
+    @Option(name: .customLong("target-url"), help: "Base URL of the reference target the system delivers to (default: none; with --url, skips the delivery check).")
+    var targetURL: String?
+
+    @Flag(help: "Start Eventflow and the reference target from the built binary, on free ports with a fresh data directory, and stop them at the end (default: off).")
     var spawn = false
 
     @Option(name: .customLong("eventflow-binary"), help: "The eventflow binary for --spawn (default: the one beside this binary).")
@@ -29,19 +33,26 @@ struct SmokeTest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var server: SpawnedServer?
+        var spawned: [SpawnedServer] = []
         let baseURL: String
+        var targetBaseURL = targetURL
         if let url {
             baseURL = url
         } else {
             do {
                 let binary = eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary
-                let spawned = try await SpawnedServer.serve(dataDirectory: makeTemporaryDirectory(prefix: "eventflow-smoke"), binary: binary)
-                print("spawned eventflow (pid \(spawned.process.processIdentifier)) at \(spawned.url)")
-                server = spawned
-                baseURL = spawned.url
+                let target = try await SpawnedServer.start(binary: binary, arguments: ["target"])
+                spawned.append(target)
+                let server = try await SpawnedServer.serve(
+                    dataDirectory: makeTemporaryDirectory(prefix: "eventflow-smoke"),
+                    arguments: ["--target-url", target.url + "/deliver"], binary: binary)
+                spawned.append(server)
+                print("spawned eventflow (pid \(server.process.processIdentifier)) at \(server.url), target (pid \(target.process.processIdentifier)) at \(target.url)")
+                baseURL = server.url
+                targetBaseURL = target.url
             } catch {
                 print("could not start eventflow: \(error)")
+                for process in spawned { await process.stop() }
                 throw ExitCode(AcceptanceExitCode.couldNotRun)
             }
         }
@@ -50,13 +61,14 @@ struct SmokeTest: AsyncParsableCommand {
             _ = try await probe.get("/healthz")
         } catch {
             print("could not reach \(baseURL): \(error)")
-            await server?.stop()
+            for process in spawned { await process.stop() }
             throw ExitCode(AcceptanceExitCode.couldNotRun)
         }
 
         let started = ContinuousClock.now
-        let report = await SmokeChecks(probe: probe).run()
-        await server?.stop()
+        let target = targetBaseURL.map { HTTPProbe(baseURL: $0, timeout: .seconds(5)) }
+        let report = await SmokeChecks(probe: probe, target: target).run()
+        for process in spawned.reversed() { await process.stop() }
         print(report.summary)
         print("took \(ContinuousClock.now - started)")
         if !report.passed { throw ExitCode(AcceptanceExitCode.failed) }

@@ -42,6 +42,31 @@ public struct StoredEvent: Sendable, Equatable {
     }
 }
 
+/// An event a processor gave up on: the target rejected it permanently.
+public struct DeadLetter: Sendable, Equatable {
+    public var stream: String
+    /// The event's offset when it was dead-lettered.
+    public var offset: Int64
+    public var id: String?
+    /// The status the target answered.
+    public var status: Int
+    /// The start of the target's answer.
+    public var response: String
+    public var failedAtMs: Int64
+    /// The event as stored, to append it again on replay.
+    public var event: StoredEvent
+
+    public init(event: StoredEvent, status: Int, response: String, failedAtMs: Int64) {
+        self.stream = event.stream
+        self.offset = event.offset
+        self.id = event.id
+        self.status = status
+        self.response = response
+        self.failedAtMs = failedAtMs
+        self.event = event
+    }
+}
+
 /// Where an append landed.
 public struct AppendResult: Sendable, Equatable {
     public var firstOffset: Int64
@@ -125,6 +150,14 @@ public protocol EventLog: Sendable {
     func headOffset(stream: String) -> Int64
     /// Backlog of every processor that has a cursor.
     func backlog() async throws -> [BacklogEntry]
+    /// Durably records events a processor gave up on.
+    func recordDeadLetters(_ letters: [DeadLetter]) async throws
+    /// The dead letters of `stream`, oldest first.
+    func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter]
+    /// Appends the dead letters of `stream` (all, or those with the given ids) to the
+    /// stream again and removes them from the dead letters, in one transaction; returns
+    /// how many were re-queued.
+    func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int
     /// Whether the log takes writes.
     var health: LogHealth { get }
 }

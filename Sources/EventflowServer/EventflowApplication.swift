@@ -25,6 +25,16 @@ public enum EventflowApplication {
         return build(configuration: configuration, log: log, logService: log, metrics: metrics, logger: logger)
     }
 
+    /// The processors that read the log, started after it and stopped before it.
+    static func processors(_ configuration: ServerConfiguration, log: any EventLog, metrics: ServerMetrics, logger: Logger) -> [any Service] {
+        var processors: [any Service] = []
+        if let delivery = configuration.delivery, configuration.streams.contains(where: { $0.name == DeliverProcessor.stream }) {
+            processors.append(
+                DeliverProcessor(log: log, configuration: delivery, metrics: DeliveryMetrics(registry: metrics.registry), logger: logger))
+        }
+        return processors
+    }
+
     static func build(
         configuration: ServerConfiguration, log: any EventLog, logService: any Service, metrics: ServerMetrics, logger: Logger
     ) -> some ApplicationProtocol {
@@ -39,13 +49,14 @@ public enum EventflowApplication {
         let readRoutes = router.group()
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }
         StreamReadController(log: log).addRoutes(to: readRoutes)
+        DeadLetterController(log: log).addRoutes(to: readRoutes)
         router.methodNotAllowed("/v1/streams", allowed: [.get])
 
         return Application(
             router: router,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow"),
-            services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)],
+            services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)] + processors(configuration, log: log, metrics: metrics, logger: logger),
             logger: logger)
     }
 }

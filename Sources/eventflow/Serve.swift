@@ -1,4 +1,5 @@
 public import ArgumentParser
+import EventflowCore
 import EventflowServer
 import Foundation
 import Hummingbird
@@ -42,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "How much to log.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup(title: "Delivery to the target (stream events)")
+    var delivery: DeliveryOptions
+
     func run() async throws {
         let level = logLevel
         LoggingSystem.bootstrap { label in
@@ -71,8 +75,73 @@ struct Serve: AsyncParsableCommand {
         configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["EVENTFLOW_API_KEY"] ?? configuration.apiKey
         configuration.maxBodyBytes = maxBodyBytes ?? configuration.maxBodyBytes
         if let maxPendingEvents { configuration.groupCommit.maxPendingEvents = maxPendingEvents }
+        configuration.delivery = try delivery.configuration()
         return configuration
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The flags of the `deliver` processor.
+struct DeliveryOptions: ParsableArguments {
+    @Option(name: .customLong("target-url"), help: "Where events are delivered.")
+    var targetURL = "http://127.0.0.1:9090/deliver"
+
+    @Option(name: .customLong("target-rate"), help: "The target's rate limit in requests/s; delivery stays just under it (default: unlimited).")
+    var targetRate: Double?
+
+    @Option(name: .customLong("target-burst"), help: "The target's burst (default: the rate).")
+    var targetBurst: Double?
+
+    @Option(name: .customLong("target-batch"), help: "Events per request; more than 1 sends JSON arrays.")
+    var targetBatch = 1
+
+    @Option(name: .customLong("target-concurrency"), help: "Requests in flight at once.")
+    var targetConcurrency = 32
+
+    @Option(name: .customLong("target-timeout-ms"), help: "Timeout of one delivery request.")
+    var targetTimeoutMs = 5_000
+
+    @Option(name: .customLong("ordering-window"), help: "Seconds an undelivered event may be overtaken before later events are held back.")
+    var orderingWindow = 60.0
+
+    @Option(name: .customLong("retry-initial-ms"), help: "First backoff ceiling after a failed delivery.")
+    var retryInitialMs = 100.0
+
+    @Option(name: .customLong("retry-max-ms"), help: "Largest backoff ceiling.")
+    var retryMaxMs = 10_000.0
+
+    @Option(name: .customLong("retry-multiplier"), help: "Growth of the backoff ceiling per failure.")
+    var retryMultiplier = 2.0
+
+    @Option(name: .customLong("enrich"), help: "FIELD=VALUE added to every delivered event; repeatable (default: brand=testBrand).")
+    var enrich: [String] = []
+
+    @Flag(name: .customLong("no-delivery"), help: "Do not run the deliver processor (events stay in the log).")
+    var noDelivery = false
+
+    func configuration() throws -> DeliveryConfiguration? {
+        guard !noDelivery else { return nil }
+        guard targetBatch >= 1, targetConcurrency >= 1, targetTimeoutMs > 0, orderingWindow > 0 else {
+            throw ValidationError("--target-batch, --target-concurrency, --target-timeout-ms and --ordering-window must be positive")
+        }
+        guard retryInitialMs > 0, retryMaxMs >= retryInitialMs, retryMultiplier >= 1 else {
+            throw ValidationError("backoff needs 0 < --retry-initial-ms <= --retry-max-ms and --retry-multiplier >= 1")
+        }
+        if let targetRate, targetRate <= 0 { throw ValidationError("--target-rate must be positive") }
+        var enrichment = ["brand": "testBrand"]
+        if !enrich.isEmpty {
+            enrichment = [:]
+            for pair in enrich {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--enrich takes FIELD=VALUE, got '\(pair)'") }
+                enrichment[String(parts[0])] = String(parts[1])
+            }
+        }
+        return DeliveryConfiguration(
+            targetURL: targetURL, targetRate: targetRate, targetBurst: targetBurst, batchSize: targetBatch, concurrency: targetConcurrency,
+            timeout: .milliseconds(targetTimeoutMs), orderingWindow: orderingWindow,
+            retry: RetrySchedule(initial: retryInitialMs / 1000, maximum: retryMaxMs / 1000, multiplier: retryMultiplier),
+            enrichment: enrichment)
+    }
+}

@@ -24,7 +24,7 @@ func withServer(
     _ configure: (inout ServerConfiguration) -> Void = { _ in },
     _ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
 ) async throws {
-    var configuration = ServerConfiguration(port: 0, dataDirectory: temporaryDirectory())
+    var configuration = ServerConfiguration(port: 0, dataDirectory: temporaryDirectory(), delivery: nil)
     configure(&configuration)
     let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
     try await app.test(.live) { client in

@@ -107,19 +107,10 @@ public final class SQLiteEventLog: EventLog, Service {
     }
 
     public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
-        let key = CursorKey(processor: processor, stream: stream)
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Void, EventLogError>, Never>) in
-            let outcome = state.withLock { state -> (refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
-                guard let head = state.heads[stream] else { return (.unknownStream(stream), nil) }
-                precondition((0...head).contains(offset), "cursor \(offset) of \(processor) outside stream \(stream) (head \(head))")
-                guard !state.closing else { return (.shuttingDown, nil) }
-                _ = state.queue.admit(.cursor(key, offset: offset, continuation), events: 0, bytes: 0, bypassingLimits: true)
-                return (nil, state.takeWaitingWriter())
-            }
-            if let refusal = outcome.refusal { continuation.resume(returning: .failure(refusal)) }
-            outcome.wake?.resume()
-        }
-        try result.get()
+        let head = headOffset(stream: stream)
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        precondition((0...head).contains(offset), "cursor \(offset) of \(processor) outside stream \(stream) (head \(head))")
+        try await enqueueControl { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
     }
 
     public func headOffset(stream: String) -> Int64 {
@@ -143,6 +134,38 @@ public final class SQLiteEventLog: EventLog, Service {
             entries.append(BacklogEntry(stream: key.stream, processor: key.processor, events: events, oldestUnprocessedAgeSeconds: age))
         }
         return entries
+    }
+
+    public func recordDeadLetters(_ letters: [DeadLetter]) async throws {
+        try await enqueueControl { .deadLetters(letters, $0) }
+    }
+
+    public func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] {
+        try await reader.query(
+            "SELECT \(SQLiteSchema.deadLetterColumns) FROM dead_letters WHERE stream = ? ORDER BY event_offset LIMIT ?",
+            [.text(stream), .integer(SQLiteInt64(limit))]
+        ).map(SQLiteSchema.deadLetter)
+    }
+
+    public func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        return try await enqueueControl { .replay(stream: stream, ids: ids, $0) }
+    }
+
+    /// Queues a small write for the next group commit, bypassing the pending limits, and waits for it.
+    private func enqueueControl<Value: Sendable>(
+        _ write: (CheckedContinuation<Result<Value, EventLogError>, Never>) -> PendingWrite
+    ) async throws -> Value {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, EventLogError>, Never>) in
+            let outcome = state.withLock { state -> (refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
+                guard !state.closing else { return (.shuttingDown, nil) }
+                _ = state.queue.admit(write(continuation), events: 0, bytes: 0, bypassingLimits: true)
+                return (nil, state.takeWaitingWriter())
+            }
+            if let refusal = outcome.refusal { continuation.resume(returning: .failure(refusal)) }
+            outcome.wake?.resume()
+        }
+        return try result.get()
     }
 
     public var health: LogHealth {
@@ -224,25 +247,29 @@ public final class SQLiteEventLog: EventLog, Service {
         let started = ContinuousClock.now
         let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
         var newHeads = heads
-        var results: [AppendResult?] = []
+        var appended: [Int: AppendResult] = [:]
+        var replayed: [Int: Int] = [:]
         var rowsByStream: [String: [(offset: Int64, record: LogRecord)]] = [:]
         var cursorUpdates: [CursorKey: Int64] = [:]
+        var letters: [DeadLetter] = []
         var events = 0
-        for write in batch {
+
+        func appendRows(_ stream: String, _ records: [LogRecord]) -> AppendResult {
+            let first = newHeads[stream, default: 0]
+            for (index, record) in records.enumerated() {
+                rowsByStream[stream, default: []].append((first + Int64(index), record))
+            }
+            newHeads[stream] = first + Int64(records.count)
+            events += records.count
+            return AppendResult(firstOffset: first, count: records.count)
+        }
+
+        for (index, write) in batch.enumerated() {
             switch write {
-            case .append(let stream, let records, _):
-                let first = newHeads[stream, default: 0]
-                var offset = first
-                for record in records {
-                    rowsByStream[stream, default: []].append((offset, record))
-                    offset += 1
-                }
-                newHeads[stream] = offset
-                results.append(AppendResult(firstOffset: first, count: records.count))
-                events += records.count
-            case .cursor(let key, let offset, _):
-                cursorUpdates[key] = offset
-                results.append(nil)
+            case .append(let stream, let records, _): appended[index] = appendRows(stream, records)
+            case .cursor(let key, let offset, _): cursorUpdates[key] = offset
+            case .deadLetters(let new, _): letters += new
+            case .replay: break
             }
         }
 
@@ -250,11 +277,20 @@ public final class SQLiteEventLog: EventLog, Service {
         do {
             try await writer.execute("BEGIN IMMEDIATE")
             do {
+                for (index, write) in batch.enumerated() {
+                    guard case .replay(let stream, let ids, _) = write else { continue }
+                    let requeued = try await SQLiteSchema.takeDeadLetters(writer, stream: stream, ids: ids)
+                    _ = appendRows(stream, requeued.map { LogRecord(id: $0.event.id, key: $0.event.key, eventTimeMs: $0.event.eventTimeMs, body: $0.event.body) })
+                    replayed[index] = requeued.count
+                }
                 for (stream, rows) in rowsByStream {
                     try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: acceptedAtMs)
                 }
                 for (key, offset) in cursorUpdates {
                     try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
+                }
+                for letter in letters {
+                    try await SQLiteSchema.insertDeadLetter(writer, letter)
                 }
                 try await writer.execute("COMMIT")
             } catch {
@@ -280,12 +316,14 @@ public final class SQLiteEventLog: EventLog, Service {
         if let failure { logger.error("group commit failed", metadata: ["error": "\(failure)", "events": "\(events)"]) }
         configuration.onCommit(
             CommitStats(durationSeconds: duration.seconds, requests: batch.count, events: events, succeeded: succeeded))
-        for (write, result) in zip(batch, results) {
+        for (index, write) in batch.enumerated() {
             switch write {
             case .append(_, _, let continuation):
-                continuation.resume(returning: failure.map { .failure($0) } ?? .success(result!))
-            case .cursor(_, _, let continuation):
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(appended[index]!))
+            case .cursor(_, _, let continuation), .deadLetters(_, let continuation):
                 continuation.resume(returning: failure.map { .failure($0) } ?? .success(()))
+            case .replay(_, _, let continuation):
+                continuation.resume(returning: failure.map { .failure($0) } ?? .success(replayed[index] ?? 0))
             }
         }
     }
@@ -312,6 +350,8 @@ struct CursorKey: Hashable, Sendable {
 enum PendingWrite: Sendable {
     case append(stream: String, records: [LogRecord], CheckedContinuation<Result<AppendResult, EventLogError>, Never>)
     case cursor(CursorKey, offset: Int64, CheckedContinuation<Result<Void, EventLogError>, Never>)
+    case deadLetters([DeadLetter], CheckedContinuation<Result<Void, EventLogError>, Never>)
+    case replay(stream: String, ids: [String]?, CheckedContinuation<Result<Int, EventLogError>, Never>)
 
     var eventCount: Int {
         if case .append(_, let records, _) = self { return records.count }

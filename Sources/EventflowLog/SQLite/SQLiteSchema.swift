@@ -25,6 +25,9 @@ enum SQLiteSchema {
         try await connection.execute(
             "CREATE TABLE IF NOT EXISTS cursors (processor TEXT NOT NULL, stream TEXT NOT NULL, next_offset INTEGER NOT NULL, PRIMARY KEY (processor, stream)) WITHOUT ROWID",
         )
+        try await connection.execute(
+            "CREATE TABLE IF NOT EXISTS dead_letters (stream TEXT NOT NULL, event_offset INTEGER NOT NULL, event_id TEXT, status INTEGER NOT NULL, response TEXT NOT NULL, failed_at_ms INTEGER NOT NULL, accepted_at_ms INTEGER NOT NULL, event_key TEXT, event_time_ms INTEGER, body BLOB NOT NULL, PRIMARY KEY (stream, event_offset))"
+        )
         for stream in streams {
             try await connection.execute(
                 "CREATE TABLE IF NOT EXISTS \(table(stream)) (event_offset INTEGER PRIMARY KEY, accepted_at_ms INTEGER NOT NULL, event_id TEXT, event_key TEXT, event_time_ms INTEGER, body BLOB NOT NULL)"
@@ -72,6 +75,45 @@ enum SQLiteSchema {
         try await connection.execute(
             "INSERT INTO cursors (processor, stream, next_offset) VALUES (?, ?, ?) ON CONFLICT (processor, stream) DO UPDATE SET next_offset = excluded.next_offset",
             [.text(key.processor), .text(key.stream), .integer(SQLiteInt64(offset))])
+    }
+
+    static func insertDeadLetter(_ connection: SQLiteConnection, _ letter: DeadLetter) async throws {
+        try await connection.execute(
+            "INSERT OR REPLACE INTO dead_letters (\(deadLetterColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(letter.stream), .integer(SQLiteInt64(letter.offset)), letter.id.map(SQLiteData.text) ?? .null,
+                .integer(SQLiteInt64(letter.status)), .text(letter.response), .integer(SQLiteInt64(letter.failedAtMs)),
+                .integer(SQLiteInt64(letter.event.acceptedAtMs)),
+                letter.event.key.map(SQLiteData.text) ?? .null, letter.event.eventTimeMs.map { .integer(SQLiteInt64($0)) } ?? .null,
+                .blob(letter.event.body),
+            ])
+    }
+
+    static let deadLetterColumns = "stream, event_offset, event_id, status, response, failed_at_ms, accepted_at_ms, event_key, event_time_ms, body"
+
+    static func deadLetter(_ row: SQLiteRow) -> DeadLetter {
+        let failedAtMs = Int64(row.column("failed_at_ms")?.integer ?? 0)
+        let event = StoredEvent(
+            stream: row.column("stream")?.string ?? "", offset: Int64(row.column("event_offset")?.integer ?? 0),
+            acceptedAtMs: Int64(row.column("accepted_at_ms")?.integer ?? 0),
+            id: row.column("event_id")?.string, key: row.column("event_key")?.string,
+            eventTimeMs: row.column("event_time_ms")?.integer.map(Int64.init), body: row.column("body")?.blob ?? ByteBuffer())
+        return DeadLetter(event: event, status: row.column("status")?.integer ?? 0, response: row.column("response")?.string ?? "", failedAtMs: failedAtMs)
+    }
+
+    /// Reads and deletes the dead letters of `stream` (all, or those with these ids), oldest first.
+    static func takeDeadLetters(_ connection: SQLiteConnection, stream: String, ids: [String]?) async throws -> [DeadLetter] {
+        var filter = "stream = ?"
+        var binds: [SQLiteData] = [.text(stream)]
+        if let ids {
+            guard !ids.isEmpty else { return [] }
+            filter += " AND event_id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ",") + ")"
+            binds += ids.map(SQLiteData.text)
+        }
+        let letters = try await connection.query("SELECT \(deadLetterColumns) FROM dead_letters WHERE \(filter) ORDER BY event_offset", binds)
+            .map(deadLetter)
+        try await connection.execute("DELETE FROM dead_letters WHERE \(filter)", binds)
+        return letters
     }
 
     private static func insertStatement(stream: String, rows: Int) -> String {

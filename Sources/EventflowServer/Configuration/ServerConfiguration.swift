@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var maxCommitDelay: Duration
     /// Cap on the log's database size; beyond it appends fail with 503 as on a full disk.
     public var maxDatabaseBytes: Int?
+    /// The `deliver` processor's settings; nil runs no delivery.
+    public var delivery: DeliveryConfiguration?
 
     public static let defaultMaxBodyBytes = 4 << 20
 
@@ -28,7 +30,8 @@ public struct ServerConfiguration: Sendable {
         streams: [StreamSchema] = StreamSchema.defaults,
         groupCommit: GroupCommitLimits = GroupCommitLimits(),
         maxCommitDelay: Duration = .zero,
-        maxDatabaseBytes: Int? = nil
+        maxDatabaseBytes: Int? = nil,
+        delivery: DeliveryConfiguration? = DeliveryConfiguration()
     ) {
         self.host = host
         self.port = port
@@ -39,5 +42,6 @@ public struct ServerConfiguration: Sendable {
         self.groupCommit = groupCommit
         self.maxCommitDelay = maxCommitDelay
         self.maxDatabaseBytes = maxDatabaseBytes
+        self.delivery = delivery
     }
 }

@@ -1,3 +1,4 @@
+import EventflowCore
 import EventflowLog
 import Hummingbird
 import NIOCore
@@ -35,25 +36,12 @@ struct StreamReadController<Context: RequestContext>: Sendable {
         for (index, event) in events.enumerated() {
             if index > 0 { buffer.writeString(",") }
             buffer.writeString(#"{"offset":\#(event.offset),"accepted_at_ms":\#(event.acceptedAtMs),"id":"#)
-            buffer.writeString(event.id.map(Self.quoted) ?? "null")
+            buffer.writeString(event.id.map(JSONString.quoted) ?? "null")
             buffer.writeString(#","event":"#)
             buffer.writeImmutableBuffer(event.body)
             buffer.writeString("}")
         }
         buffer.writeString(#"],"next_offset":\#((events.last?.offset).map { $0 + 1 } ?? from)}"#)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: buffer))
-    }
-
-    private static func quoted(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\u{00}"..."\u{1F}": result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 }

@@ -19,13 +19,11 @@ struct MetricsSampler: Service {
             uniqueKeysWithValues: log.streams.map {
                 (
                     $0,
-                    registry.makeGauge(
-                        name: "eventflow_ingest_peak_events_per_second", labels: [("stream", $0)],
+                    registry.gauge("eventflow_ingest_peak_events_per_second", labels: [("stream", $0)],
                         help: "Highest 10 s average ingest rate since start: the measured peak")
                 )
             })
-        let saturation = registry.makeGauge(
-            name: "eventflow_log_saturation_ratio", labels: [],
+        let saturation = registry.gauge("eventflow_log_saturation_ratio", labels: [],
             help: "Events waiting for a commit relative to the pending limit; at 1 the collector answers 503")
         var last = ContinuousClock.now
 
@@ -43,11 +41,9 @@ struct MetricsSampler: Service {
             do {
                 for entry in try await log.backlog() {
                     let labels = [("stream", entry.stream), ("processor", entry.processor)]
-                    registry.makeGauge(
-                        name: "eventflow_log_backlog_events", labels: labels, help: "Events committed to a stream and not yet processed"
+                    registry.gauge("eventflow_log_backlog_events", labels: labels, help: "Events committed to a stream and not yet processed"
                     ).set(Double(entry.events))
-                    registry.makeGauge(
-                        name: "eventflow_log_oldest_unprocessed_age_seconds", labels: labels,
+                    registry.gauge("eventflow_log_oldest_unprocessed_age_seconds", labels: labels,
                         help: "Age of the oldest event a processor has not processed yet"
                     ).set(entry.oldestUnprocessedAgeSeconds)
                 }

@@ -1,5 +1,6 @@
 public import EventflowLog
 public import Prometheus
+import EventflowMetrics
 import Synchronization
 
 /// The collector's Prometheus metrics, one registry per server instance.
@@ -29,11 +30,9 @@ public final class ServerMetrics: Sendable {
         }
         self.perStream = perStream
         self.unknownStream = StreamMetrics(stream: "unknown", registry: registry)
-        self.appendDuration = registry.makeDurationHistogram(
-            name: "eventflow_log_append_duration_seconds", labels: [], buckets: Self.requestBuckets,
+        self.appendDuration = registry.durationHistogram("eventflow_log_append_duration_seconds", labels: [], buckets: Self.requestBuckets,
             help: "Duration of one group commit to the log: one observation per transaction")
-        self.commitFailures = registry.makeCounter(
-            name: "eventflow_log_commit_failures_total", labels: [], help: "Group commits that failed; their requests got 503")
+        self.commitFailures = registry.counter("eventflow_log_commit_failures_total", help: "Group commits that failed; their requests got 503")
         self.process = ProcessMetrics(registry: registry)
         self.countedEvents = Mutex(Dictionary(uniqueKeysWithValues: streams.map { ($0, 0) }))
     }
@@ -52,10 +51,7 @@ public final class ServerMetrics: Sendable {
     /// The exposition text of every metric, with the process metrics refreshed first.
     public func render() -> [UInt8] {
         process.update()
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(16 << 10)
-        registry.emit(into: &buffer)
-        return buffer
+        return registry.render()
     }
 
     /// Records one group commit of the log.
@@ -82,10 +78,8 @@ struct StreamMetrics: Sendable {
 
     init(stream: String, registry: PrometheusCollectorRegistry) {
         self.stream = stream
-        events = registry.makeCounter(
-            name: "eventflow_ingest_events_total", labels: [("stream", stream)], help: "Events committed to the log by the collector")
-        duration = registry.makeDurationHistogram(
-            name: "eventflow_ingest_request_duration_seconds", labels: [("stream", stream)], buckets: ServerMetrics.requestBuckets,
+        events = registry.counter("eventflow_ingest_events_total", labels: [("stream", stream)], help: "Events committed to the log by the collector")
+        duration = registry.durationHistogram("eventflow_ingest_request_duration_seconds", labels: [("stream", stream)], buckets: ServerMetrics.requestBuckets,
             help: "Time from receiving an ingest request to answering it")
         var requestsByStatus: [Int: Counter] = [:]
         for status in ServerMetrics.statusCodes {
@@ -99,8 +93,7 @@ struct StreamMetrics: Sendable {
     }
 
     private static func makeRequestCounter(stream: String, status: Int, registry: PrometheusCollectorRegistry) -> Counter {
-        registry.makeCounter(
-            name: "eventflow_ingest_requests_total", labels: [("stream", stream), ("code", String(status))],
+        registry.counter("eventflow_ingest_requests_total", labels: [("stream", stream), ("code", String(status))],
             help: "Ingest requests answered, by stream and HTTP status code")
     }
 }

@@ -1,0 +1,104 @@
+/// How the reference target limits the rate of requests.
+public enum TargetRateLimit: Sendable, Equatable {
+    case unlimited
+    /// `rate` requests per second with bursts of `burst`.
+    case tokenBucket(rate: Double, burst: Double)
+    /// A bucket of `size` units draining `restoreRate` per second; each request costs `cost`.
+    case leakyBucket(size: Double, restoreRate: Double, cost: Double)
+}
+
+/// Faults the target injects; adjustable while it runs (`PUT /admin/faults`).
+public struct TargetFaults: Sendable, Equatable, Codable {
+    /// Share of requests answered 500.
+    public var errorRate: Double = 0
+    /// Share of requests held for `timeoutHoldMs` (past the client's timeout) and then answered 503.
+    public var timeoutRate: Double = 0
+    /// Share of requests answered 422 (a permanent rejection).
+    public var permanentErrorRate: Double = 0
+    /// Added latency per request, spread uniformly over ±50 %.
+    public var latencyMs: Double = 0
+    public var timeoutHoldMs: Double = 30_000
+    /// Requests carrying an id with this prefix are answered 503 until `failIdsForSeconds`
+    /// after that id's first attempt: one event failing for a set time.
+    public var failIdsPrefix: String?
+    public var failIdsForSeconds: Double = 0
+
+    public init() {}
+
+    /// Decodes a partial update: keys that are absent keep the values of `base`.
+    public init(from decoder: any Decoder) throws {
+        try self.init(from: decoder, base: TargetFaults())
+    }
+
+    public init(from decoder: any Decoder, base: TargetFaults) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        errorRate = try container.decodeIfPresent(Double.self, forKey: .errorRate) ?? base.errorRate
+        timeoutRate = try container.decodeIfPresent(Double.self, forKey: .timeoutRate) ?? base.timeoutRate
+        permanentErrorRate = try container.decodeIfPresent(Double.self, forKey: .permanentErrorRate) ?? base.permanentErrorRate
+        latencyMs = try container.decodeIfPresent(Double.self, forKey: .latencyMs) ?? base.latencyMs
+        timeoutHoldMs = try container.decodeIfPresent(Double.self, forKey: .timeoutHoldMs) ?? base.timeoutHoldMs
+        failIdsPrefix = try container.decodeIfPresent(String.self, forKey: .failIdsPrefix) ?? base.failIdsPrefix
+        failIdsForSeconds = try container.decodeIfPresent(Double.self, forKey: .failIdsForSeconds) ?? base.failIdsForSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case errorRate = "error_rate"
+        case timeoutRate = "timeout_rate"
+        case permanentErrorRate = "permanent_error_rate"
+        case latencyMs = "latency_ms"
+        case timeoutHoldMs = "timeout_hold_ms"
+        case failIdsPrefix = "fail_ids_prefix"
+        case failIdsForSeconds = "fail_ids_for_seconds"
+    }
+}
+
+/// A span of time after start in which every request gets 503.
+public struct TargetOutage: Sendable, Equatable {
+    public var startSeconds: Double
+    public var durationSeconds: Double
+
+    public init(startSeconds: Double, durationSeconds: Double) {
+        self.startSeconds = startSeconds
+        self.durationSeconds = durationSeconds
+    }
+
+    /// Parses `START:DURATION`, each in seconds with an optional `s` or `ms` unit (`10s:5s`).
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let start = Self.seconds(parts[0]), let duration = Self.seconds(parts[1]), start >= 0, duration > 0 else { return nil }
+        self.init(startSeconds: start, durationSeconds: duration)
+    }
+
+    func contains(_ secondsSinceStart: Double) -> Bool {
+        secondsSinceStart >= startSeconds && secondsSinceStart < startSeconds + durationSeconds
+    }
+
+    static func seconds(_ text: Substring) -> Double? {
+        if text.hasSuffix("ms") { return Double(text.dropLast(2)).map { $0 / 1000 } }
+        if text.hasSuffix("s") { return Double(text.dropLast()) }
+        return Double(text)
+    }
+}
+
+/// Everything `eventflow target` needs.
+public struct TargetConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var rateLimit: TargetRateLimit
+    public var faults: TargetFaults
+    public var outage: TargetOutage?
+    /// Seed of the fault injection's random choices.
+    public var seed: UInt64
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 9090, rateLimit: TargetRateLimit = .unlimited, faults: TargetFaults = TargetFaults(),
+        outage: TargetOutage? = nil, seed: UInt64 = 1
+    ) {
+        self.host = host
+        self.port = port
+        self.rateLimit = rateLimit
+        self.faults = faults
+        self.outage = outage
+        self.seed = seed
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import EventflowTarget
+import Hummingbird
+import Logging
+
+/// `eventflow target`: the reference rate-limited API that `deliver` sends to.
+struct Target: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the reference target: a rate-limited, idempotent stand-in for a third-party API.",
+        discussion: """
+            Routes: POST /deliver (one event or an array), POST /callbacks, GET /ledger and /callbacks/ledger \
+            (NDJSON, one line per id), GET /ledger/summary, GET/PUT /admin/faults (change faults while running), \
+            GET /metrics, GET /healthz. Give either --rate and --burst (token bucket) or --bucket-size, \
+            --restore-rate and --cost (leaky bucket); with neither the target is unlimited.
+            """
+    )
+
+    @Option(help: "Interface to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one and logs it).")
+    var port = 9090
+
+    @Option(help: "Token bucket: requests per second (default: unlimited).")
+    var rate: Double?
+
+    @Option(help: "Token bucket: largest burst of requests (default: the rate, at least 1).")
+    var burst: Double?
+
+    @Option(name: .customLong("bucket-size"), help: "Leaky bucket: capacity in cost units (default: none).")
+    var bucketSize: Double?
+
+    @Option(name: .customLong("restore-rate"), help: "Leaky bucket: units drained per second (default: none).")
+    var restoreRate: Double?
+
+    @Option(help: "Leaky bucket: cost of one request (default: 1).")
+    var cost: Double?
+
+    @Option(name: .customLong("error-rate"), help: "Share of requests answered 500.")
+    var errorRate = 0.0
+
+    @Option(name: .customLong("timeout-rate"), help: "Share of requests held past the client's timeout, then answered 503.")
+    var timeoutRate = 0.0
+
+    @Option(name: .customLong("timeout-hold-ms"), help: "How long a timed-out request is held.")
+    var timeoutHoldMs = 30_000.0
+
+    @Option(name: .customLong("permanent-error-rate"), help: "Share of requests answered 422 (permanent).")
+    var permanentErrorRate = 0.0
+
+    @Option(name: .customLong("latency-ms"), help: "Added latency per request, spread ±50 %.")
+    var latencyMs = 0.0
+
+    @Option(help: "START:DURATION after start in which every request gets 503, e.g. 10s:5s (default: none).")
+    var outage: String?
+
+    @Option(help: "Seed of the fault injection's random choices.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("log-level"), help: "How much to log.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        if rate != nil, bucketSize != nil { throw ValidationError("give either --rate (token bucket) or --bucket-size (leaky bucket), not both") }
+        if bucketSize != nil, restoreRate == nil { throw ValidationError("--bucket-size needs --restore-rate") }
+        if let outage, TargetOutage(outage) == nil { throw ValidationError("--outage must look like START:DURATION, e.g. 10s:5s") }
+        for (name, share) in [("--error-rate", errorRate), ("--timeout-rate", timeoutRate), ("--permanent-error-rate", permanentErrorRate)]
+        where !(0...1).contains(share) {
+            throw ValidationError("\(name) must be between 0 and 1")
+        }
+    }
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var faults = TargetFaults()
+        faults.errorRate = errorRate
+        faults.timeoutRate = timeoutRate
+        faults.timeoutHoldMs = timeoutHoldMs
+        faults.permanentErrorRate = permanentErrorRate
+        faults.latencyMs = latencyMs
+        let rateLimit: TargetRateLimit =
+            if let rate { .tokenBucket(rate: rate, burst: max(1, burst ?? rate)) } else if let bucketSize, let restoreRate {
+                .leakyBucket(size: bucketSize, restoreRate: restoreRate, cost: cost ?? 1)
+            } else { .unlimited }
+        let configuration = TargetConfiguration(
+            host: host, port: port, rateLimit: rateLimit, faults: faults, outage: outage.flatMap(TargetOutage.init), seed: seed)
+        let logger = Logger(label: "eventflow-target")
+        logger.info("target starting", metadata: ["address": "\(host):\(port)", "limit": "\(rateLimit)"])
+        try await TargetApplication.build(configuration: configuration, logger: logger).runService()
+        logger.info("target stopped")
+    }
+}

@@ -1,0 +1,232 @@
+import EventflowCore
+import Testing
+
+@Suite struct TokenBucketTests {
+    @Test func allowsTheBurstThenTheRate() {
+        var bucket = TokenBucket(rate: 10, burst: 3, now: 0)
+        for _ in 0..<3 { #expect(bucket.take(now: 0) == .allowed) }
+        #expect(bucket.take(now: 0) == .wait(seconds: 0.1))
+        #expect(bucket.take(now: 0.1) == .allowed)
+        #expect(bucket.take(now: 10) == .allowed)
+        #expect(bucket.take(now: 10) == .allowed)
+        #expect(bucket.take(now: 10) == .allowed)
+        #expect(bucket.take(now: 10) != .allowed)
+    }
+
+    @Test func neverAllowsMoreThanBurstPlusRateTimesTime() {
+        var bucket = TokenBucket(rate: 100, burst: 20, now: 0)
+        var allowed = 0
+        var now = 0.0
+        while now < 10 {
+            if bucket.take(now: now) == .allowed { allowed += 1 }
+            now += 0.0003
+        }
+        #expect(allowed <= 20 + 100 * 10)
+        #expect(allowed >= 100 * 10)
+    }
+}
+
+@Suite struct LeakyBucketTests {
+    @Test func refusesRequestsThatWouldOverflowAndDrainsOverTime() {
+        var bucket = LeakyBucket(capacity: 1000, restoreRate: 100, now: 0)
+        for _ in 0..<20 { #expect(bucket.take(50, now: 0) == .allowed) }
+        #expect(bucket.take(50, now: 0) == .wait(seconds: 0.5))
+        #expect(bucket.take(50, now: 0.5) == .allowed)
+    }
+}
+
+@Suite struct AdaptiveRateLimiterTests {
+    @Test func keepsAMarginUnderTheTargetsLimit() {
+        var limiter = AdaptiveRateLimiter(rate: 1000, burst: 200, now: 0)
+        var sent = 0
+        var now = 0.0
+        while now < 10 {
+            if limiter.acquire(now: now) == .allowed { sent += 1 } else { now += 0.0001 }
+        }
+        // The target's bucket would allow 200 + 1000 × 10 = 10,200.
+        #expect(sent < 10_200)
+        #expect(Double(sent) >= 0.95 * 10_000)
+    }
+
+    @Test func pausesForRetryAfterSlowsDownAndRecovers() {
+        var limiter = AdaptiveRateLimiter(rate: 1000, burst: 10, now: 0)
+        limiter.throttled(retryAfter: 2, now: 1)
+        #expect(limiter.acquire(now: 1.5) == .wait(seconds: 1.5))
+        #expect(limiter.currentRate < 990)
+        _ = limiter.acquire(now: 30)
+        #expect(limiter.currentRate == 990)
+    }
+
+    @Test func backsOffNoFurtherThanTheFloor() {
+        var limiter = AdaptiveRateLimiter(rate: 1000, burst: 10, now: 0)
+        for _ in 0..<100 { limiter.throttled(retryAfter: nil, now: 0) }
+        #expect(limiter.currentRate == 100)
+    }
+}
+
+@Suite struct RetryScheduleTests {
+    let schedule = RetrySchedule(initial: 0.1, maximum: 5, multiplier: 2)
+
+    @Test func growsExponentiallyUpToTheCap() {
+        #expect(schedule.ceiling(afterFailures: 1) == 0.1)
+        #expect(schedule.ceiling(afterFailures: 2) == 0.2)
+        #expect(schedule.ceiling(afterFailures: 4) == 0.8)
+        #expect(schedule.ceiling(afterFailures: 10) == 5)
+        #expect(schedule.ceiling(afterFailures: 1_000) == 5)
+    }
+
+    @Test func jittersOverTheWholeRangeAndHonoursRetryAfter() {
+        #expect(schedule.delay(afterFailures: 3, random: 0) == 0)
+        #expect(schedule.delay(afterFailures: 3, random: 0.5) == 0.2)
+        #expect(schedule.delay(afterFailures: 3, random: 0.5, retryAfter: 3) == 3)
+    }
+}
+
+@Suite struct DeliveryOutcomeTests {
+    @Test func classifiesStatuses() {
+        #expect(DeliveryOutcome(status: 200, retryAfter: nil) == .delivered)
+        #expect(DeliveryOutcome(status: 204, retryAfter: nil) == .delivered)
+        #expect(DeliveryOutcome(status: 429, retryAfter: 2) == .throttled(retryAfter: 2))
+        #expect(DeliveryOutcome(status: 503, retryAfter: nil).isRetryable)
+        #expect(DeliveryOutcome(status: 401, retryAfter: nil).isRetryable)
+        for status in [400, 404, 409, 410, 422] {
+            #expect(DeliveryOutcome(status: status, retryAfter: nil) == .rejected(status: status))
+        }
+        #expect(DeliveryOutcome.retryAfterSeconds(" 3 ") == 3)
+        #expect(DeliveryOutcome.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT") == nil)
+    }
+}
+
+@Suite struct DeliverySchedulerTests {
+    typealias Scheduler = DeliveryScheduler<String>
+
+    func scheduler(concurrency: Int = 4, batch: Int = 1, window: Double = 60, events: Int = 10) -> Scheduler {
+        var scheduler = Scheduler(
+            configuration: .init(concurrency: concurrency, batchSize: batch, orderingWindow: window, retry: RetrySchedule(initial: 1, maximum: 8)),
+            startingAt: 100)
+        for offset in 100..<(100 + Int64(events)) { scheduler.add(offset: offset, item: "e\(offset)") }
+        return scheduler
+    }
+
+    func sent(_ action: Scheduler.Action) -> [Int64] {
+        if case .send(let dispatches) = action { return dispatches.map(\.offset) }
+        return []
+    }
+
+    @Test func sendsInOrderUpToTheConcurrency() {
+        var scheduler = scheduler(concurrency: 2)
+        #expect(sent(scheduler.next(now: 0)) == [100])
+        #expect(sent(scheduler.next(now: 0)) == [101])
+        guard case .idle = scheduler.next(now: 0) else { Issue.record("expected idle at full concurrency"); return }
+        scheduler.complete([100], .delivered, now: 0.1, random: 0)
+        #expect(sent(scheduler.next(now: 0.1)) == [102])
+    }
+
+    @Test func batchesConsecutiveEvents() {
+        var scheduler = scheduler(batch: 4)
+        #expect(sent(scheduler.next(now: 0)) == [100, 101, 102, 103])
+        #expect(sent(scheduler.next(now: 0)) == [104, 105, 106, 107])
+        #expect(sent(scheduler.next(now: 0)) == [108, 109])
+    }
+
+    @Test func commitsOnlyBelowTheFirstEventNotDone() {
+        var scheduler = scheduler()
+        for _ in 0..<3 { _ = scheduler.next(now: 0) }
+        scheduler.complete([101], .delivered, now: 1, random: 0)
+        scheduler.complete([102], .deadLettered, now: 1, random: 0)
+        #expect(scheduler.committableOffset == 100)
+        scheduler.complete([100], .delivered, now: 1, random: 0)
+        #expect(scheduler.committableOffset == 103)
+        #expect(scheduler.outstanding == 7)
+    }
+
+    @Test func retriesAfterTheBackoffAndRetryAfter() {
+        var scheduler = scheduler(concurrency: 1, events: 2)
+        _ = scheduler.next(now: 0)
+        scheduler.complete([100], .retry(retryAfter: 5), now: 1, random: 0.5)
+        #expect(sent(scheduler.next(now: 1)) == [101])
+        scheduler.complete([101], .delivered, now: 1.1, random: 0)
+        guard case .waitUntil(let time) = scheduler.next(now: 1.2) else { Issue.record("expected a wait"); return }
+        #expect(time == 6)
+        let retry = scheduler.next(now: 6)
+        guard case .send(let dispatches) = retry else { Issue.record("expected the retry"); return }
+        #expect(dispatches.map(\.offset) == [100])
+        #expect(dispatches[0].attempt == 2)
+    }
+
+    @Test func holdsLaterEventsOnceTheHeadIsPendingForTheWindow() {
+        var scheduler = scheduler(concurrency: 4, window: 2, events: 10)
+        #expect(sent(scheduler.next(now: 0)) == [100])
+        scheduler.complete([100], .retry(retryAfter: nil), now: 0.1, random: 0.5)
+        #expect(sent(scheduler.next(now: 0.2)) == [101])
+        scheduler.complete([101], .delivered, now: 0.3, random: 0)
+        #expect(scheduler.headBlockedSeconds(now: 1) == 0)
+        // Two seconds after the head's first attempt, nothing but the head may go.
+        #expect(sent(scheduler.next(now: 2)) == [100])
+        guard case .idle = scheduler.next(now: 2) else { Issue.record("later events must be held"); return }
+        scheduler.complete([100], .retry(retryAfter: nil), now: 2.1, random: 0.99)
+        #expect(scheduler.headBlockedSeconds(now: 2.5) == 0.5)
+        guard case .waitUntil(let retryAt) = scheduler.next(now: 3) else { Issue.record("expected to wait for the head only"); return }
+        #expect(abs(retryAt - 4.08) < 1e-9)
+        #expect(sent(scheduler.next(now: 4.1)) == [100])
+        scheduler.complete([100], .delivered, now: 4.2, random: 0)
+        #expect(scheduler.headBlockedSeconds(now: 4.2) == 0)
+        #expect(scheduler.committableOffset == 102)
+        #expect(sent(scheduler.next(now: 4.2)) == [102])
+    }
+
+    @Test func isolatesTheEventsOfARejectedBatch() {
+        var scheduler = scheduler(batch: 3, events: 3)
+        #expect(sent(scheduler.next(now: 0)) == [100, 101, 102])
+        scheduler.complete([100, 101, 102], .isolate, now: 0.1, random: 0)
+        #expect(sent(scheduler.next(now: 0.1)) == [100])
+        #expect(sent(scheduler.next(now: 0.1)) == [101])
+        #expect(sent(scheduler.next(now: 0.1)) == [102])
+    }
+
+    @Test func keepsWorkingAcrossManyEvents() {
+        var scheduler = Scheduler(configuration: .init(concurrency: 8, batchSize: 7), startingAt: 0)
+        var now = 0.0
+        var delivered = 0
+        var added: Int64 = 0
+        while delivered < 50_000 {
+            while scheduler.outstanding < 1_000 {
+                scheduler.add(offset: added, item: "e")
+                added += 1
+            }
+            if case .send(let dispatches) = scheduler.next(now: now) {
+                scheduler.complete(dispatches.map(\.offset), .delivered, now: now, random: 0)
+                delivered += dispatches.count
+            }
+            now += 0.001
+        }
+        #expect(scheduler.committableOffset == Int64(delivered))
+    }
+}
+
+@Suite struct JSONEnricherTests {
+    func enrich(_ text: String, _ fields: [String: String]) -> String {
+        var output: [UInt8] = []
+        Array(text.utf8).withUnsafeBytes { JSONEnricher(strings: fields).enrich($0, into: &output) }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test func addsFieldsAfterTheOpeningBrace() {
+        #expect(enrich(#"{"id":"e1","n":1}"#, ["brand": "testBrand"]) == #"{"brand":"testBrand","id":"e1","n":1}"#)
+        #expect(enrich(#"{}"#, ["brand": "testBrand"]) == #"{"brand":"testBrand"}"#)
+        #expect(enrich(#"{ "id":"e1"}"#, ["brand": "b", "env": "prod"]) == #"{"brand":"b","env":"prod","id":"e1"}"#)
+    }
+
+    @Test func replacesTopLevelFieldsOfTheSameNameOnly() {
+        let enriched = enrich(#"{"brand":"old","id":"e1","nested":{"brand":"keep"},"s":"x\"y"}"#, ["brand": "new"])
+        #expect(enriched == #"{"brand":"new","id":"e1","nested":{"brand":"keep"},"s":"x\"y"}"#)
+    }
+
+    @Test func leavesEventsAloneWithoutFields() {
+        #expect(enrich(#"{"id":"e1"}"#, [:]) == #"{"id":"e1"}"#)
+    }
+
+    @Test func escapesConfiguredValues() {
+        #expect(enrich(#"{"id":"e"}"#, ["note": "a\"b"]) == #"{"note":"a\"b","id":"e"}"#)
+    }
+}

@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import EventflowCore
+import EventflowServer
+import EventflowTarget
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+/// A running reference target and what it saw.
+struct TargetProbe: Sendable {
+    let port: Int
+    var deliverURL: String { "http://127.0.0.1:\(port)/deliver" }
+
+    func summary() async throws -> [String: Int] {
+        let text = try await get("/ledger/summary")
+        return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Int]) ?? [:]
+    }
+
+    /// id → (first delivered ms, first attempt ms, attempts)
+    func ledger() async throws -> [String: (delivered: Int?, firstAttempt: Int, attempts: Int)] {
+        var entries: [String: (delivered: Int?, firstAttempt: Int, attempts: Int)] = [:]
+        for line in try await get("/ledger").split(separator: "\n") {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            entries[object["id"] as? String ?? ""] = (
+                object["first_delivered_at_ms"] as? Int, object["first_attempt_at_ms"] as? Int ?? 0, object["attempts"] as? Int ?? 0
+            )
+        }
+        return entries
+    }
+
+    func setFaults(_ json: String) async throws {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/admin/faults")
+        request.method = .PUT
+        request.body = .bytes(ByteBuffer(string: json))
+        _ = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+    }
+
+    func get(_ path: String) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(30))
+        return String(buffer: try await response.body.collect(upTo: 256 << 20))
+    }
+
+    /// Waits until the target has applied `count` distinct ids, or fails after `timeout`.
+    func waitForUnique(_ count: Int, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await summary()["unique", default: 0] < count {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("target saw \(try await summary()) within \(timeout), expected \(count) unique")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Runs a reference target on a free port.
+func withTarget(_ configure: (inout TargetConfiguration) -> Void = { _ in }, _ body: @escaping @Sendable (TargetProbe) async throws -> Void) async throws {
+    var configuration = TargetConfiguration(port: 0)
+    configure(&configuration)
+    try await TargetApplication.build(configuration: configuration, logger: quietLogger).test(.live) { client in
+        try await body(TargetProbe(port: client.port!))
+    }
+}
+
+/// Ingests `count` events with ids `prefix-0…` as NDJSON batches of 100.
+func ingestEvents(port: Int, prefix: String, count: Int, firstID: String? = nil) async throws {
+    var ids = (0..<count).map { "\(prefix)-\($0)" }
+    if let firstID { ids[0] = firstID }
+    let bodies = stride(from: 0, to: count, by: 100).map { start in
+        ids[start..<min(start + 100, count)].map { #"{"id":"\#($0)","name":"n","timestamp":1}"# }.joined(separator: "\n")
+    }
+    for body in bodies {
+        let responses = try await concurrentPosts(port: port, path: "/v1/streams/events/events", bodies: [body])
+        #expect(responses[0].status == 202)
+    }
+}
+
+func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration) -> Void = { _ in }) -> DeliveryConfiguration {
+    var delivery = DeliveryConfiguration(
+        targetURL: target.deliverURL, timeout: .milliseconds(500), retry: RetrySchedule(initial: 0.02, maximum: 0.2, multiplier: 2))
+    configure(&delivery)
+    return delivery
+}
+
+@Suite(.serialized) struct DeliveryTests {
+    @Test func deliversEveryAcceptedEventOnce() async throws {
+        try await withTarget { target in
+            try await withServer({ $0.delivery = delivery(to: target) }) { client, port in
+                try await ingestEvents(port: port, prefix: "once", count: 1_000)
+                try await target.waitForUnique(1_000)
+                let summary = try await target.summary()
+                #expect(summary["duplicates"] == 0)
+                let ledger = try await target.ledger()
+                #expect((0..<1_000).allSatisfy { ledger["once-\($0)"]?.delivered != nil })
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metricValue(metrics, "eventflow_delivered_events_total") == 1_000)
+            }
+        }
+    }
+
+    @Test func deliversEverythingThroughErrorsAndTimeouts() async throws {
+        try await withTarget({
+            $0.faults.errorRate = 0.3
+            $0.faults.timeoutRate = 0.05
+            $0.faults.timeoutHoldMs = 1_000
+        }) { target in
+            try await withServer({ $0.delivery = delivery(to: target) }) { _, port in
+                try await ingestEvents(port: port, prefix: "flaky", count: 500)
+                try await target.waitForUnique(500)
+                let summary = try await target.summary()
+                #expect(summary["errors_injected", default: 0] > 50)
+                #expect(summary["unique"] == 500)
+            }
+        }
+    }
+
+    @Test func deliversEverythingAcrossAnOutage() async throws {
+        try await withTarget({ $0.outage = TargetOutage(startSeconds: 0.5, durationSeconds: 2.5) }) { target in
+            try await withServer({ $0.delivery = delivery(to: target) }) { _, port in
+                try await Task.sleep(for: .milliseconds(600))
+                try await ingestEvents(port: port, prefix: "outage", count: 300)
+                try await target.waitForUnique(300)
+                #expect(try await target.summary()["errors_injected", default: 0] > 0)
+            }
+        }
+    }
+
+    @Test func staysUnderTheTargetsRateLimitAndUsesIt() async throws {
+        try await withTarget({ $0.rateLimit = .tokenBucket(rate: 200, burst: 20) }) { target in
+            try await withServer({
+                $0.delivery = delivery(to: target) { delivery in
+                    delivery.targetRate = 200
+                    delivery.targetBurst = 20
+                }
+            }) { _, port in
+                try await ingestEvents(port: port, prefix: "rate", count: 1_500)
+                try await target.waitForUnique(1_500)
+                #expect(try await target.summary()["throttled"] == 0)
+                let times = try await target.ledger().values.compactMap(\.delivered).sorted()
+                let seconds = Double(times.last! - times.first!) / 1000
+                let rate = Double(times.count - 20) / seconds
+                #expect(rate >= 0.95 * 200, "delivered at \(rate)/s against a limit of 200/s")
+                #expect(rate <= 200)
+            }
+        }
+    }
+
+    @Test func permanentRejectionsGoToDeadLettersAndReplay() async throws {
+        try await withTarget({ $0.faults.permanentErrorRate = 0.2 }) { target in
+            try await withServer({ $0.delivery = delivery(to: target) }) { client, port in
+                try await ingestEvents(port: port, prefix: "dead", count: 200)
+                var letters: [[String: Any]] = []
+                let deadline = ContinuousClock.now + .seconds(30)
+                while ContinuousClock.now < deadline {
+                    let delivered = try await target.summary()["unique", default: 0]
+                    letters = try await client.execute(uri: "/v1/dead-letters", method: .get).json["dead_letters"] as? [[String: Any]] ?? []
+                    if delivered + letters.count == 200 { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(!letters.isEmpty)
+                #expect(letters.allSatisfy { $0["status"] as? Int == 422 && ($0["response"] as? String)?.contains("rejected") == true })
+                let ledger = try await target.ledger()
+                let deadIDs = letters.compactMap { $0["id"] as? String }
+                #expect(deadIDs.allSatisfy { ledger[$0]?.delivered == nil })
+                #expect(try await target.summary()["unique", default: 0] + deadIDs.count == 200)
+
+                try await target.setFaults(#"{"permanent_error_rate":0}"#)
+                let replay = try await client.execute(uri: "/v1/dead-letters/replay", method: .post, body: ByteBuffer(string: "{}"))
+                #expect(replay.json["replayed"] as? Int == deadIDs.count)
+                try await target.waitForUnique(200)
+                let remaining = try await client.execute(uri: "/v1/dead-letters", method: .get).json["count"] as? Int
+                #expect(remaining == 0)
+            }
+        }
+    }
+
+    @Test func holdsLaterEventsBehindAStuckOneAfterTheWindow() async throws {
+        try await withTarget({
+            $0.faults.failIdsPrefix = "stuck"
+            $0.faults.failIdsForSeconds = 3
+        }) { target in
+            try await withServer({
+                $0.delivery = delivery(to: target) { delivery in
+                    delivery.orderingWindow = 1
+                    delivery.concurrency = 4
+                    delivery.targetRate = 100
+                    delivery.targetBurst = 10
+                }
+            }) { client, port in
+                try await ingestEvents(port: port, prefix: "after", count: 600, firstID: "stuck-0")
+                var sawBlocked = false
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await target.summary()["unique", default: 0] < 600, ContinuousClock.now < deadline {
+                    let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                    if (metricValue(metrics, "eventflow_delivery_head_blocked_seconds") ?? 0) > 0 { sawBlocked = true }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let ledger = try await target.ledger()
+                let stuck = try #require(ledger["stuck-0"])
+                let stuckDelivered = try #require(stuck.delivered)
+                #expect(stuckDelivered - stuck.firstAttempt >= 3_000)
+                let overtaking = ledger.filter { $0.key != "stuck-0" && ($0.value.delivered ?? .max) < stuckDelivered }
+                // Only events sent within the window after the stuck one's first attempt may overtake it.
+                #expect(overtaking.values.allSatisfy { $0.firstAttempt <= stuck.firstAttempt + 1_000 + 100 })
+                #expect(!overtaking.isEmpty)
+                #expect(overtaking.count < 599, "later events were held back")
+                #expect(sawBlocked)
+            }
+        }
+    }
+}
