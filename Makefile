@@ -37,8 +37,10 @@ bench-tools:
 	@scripts/ensure-tool.sh wrk wrk
 	@scripts/ensure-tool.sh nginx nginx
 
-bench: bench-tools build-release ## Ingest throughput with wrk, side by side with an nginx `return 202;` baseline
+bench: bench-tools build-release ## Ingest (wrk, beside an nginx `return 202;` baseline) and delivery throughput
 	scripts/bench-ingest.sh $(RELEASE_BIN)
+	SERVE_ARGS="--target-batch 50" scripts/bench-delivery.sh $(RELEASE_BIN)
+	EVENTS=20000 TARGET_ARGS="--rate 1000 --burst 200" SERVE_ARGS="--target-rate 1000 --target-burst 200" scripts/bench-delivery.sh $(RELEASE_BIN)
 
 clean: ## Remove build output and local data
 	rm -rf .build data results

@@ -46,7 +46,7 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!)
 
 eventflow_port=$(free_port)
-"$binary" serve --port "$eventflow_port" --data-dir "$work/data" --log-level warning &
+"$binary" serve --port "$eventflow_port" --data-dir "$work/data" --log-level warning --no-delivery &
 eventflow_pid=$!
 pids+=($eventflow_pid)
 
