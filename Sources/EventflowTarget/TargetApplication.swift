@@ -79,10 +79,7 @@ final class ReferenceTarget: Sendable {
         processMetrics = ProcessMetrics(registry: registry)
     }
 
-    private var secondsSinceStart: Double {
-        let (seconds, attoseconds) = (ContinuousClock.now - startedAt).components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
+    private var secondsSinceStart: Double { (ContinuousClock.now - startedAt).seconds }
 
     private static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 

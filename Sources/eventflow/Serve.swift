@@ -47,12 +47,7 @@ struct Serve: AsyncParsableCommand {
     var delivery: DeliveryOptions
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         let logger = Logger(label: "eventflow")
         let configuration = try resolvedConfiguration()
         let app = try await EventflowApplication.build(configuration: configuration, logger: logger)

@@ -71,12 +71,7 @@ struct Target: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         var faults = TargetFaults()
         faults.errorRate = errorRate
         faults.timeoutRate = timeoutRate

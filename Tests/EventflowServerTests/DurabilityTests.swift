@@ -47,7 +47,7 @@ final class Acknowledgements: Sendable {
 
     /// Starts a server and keeps 16 connections sending until at least 300 requests were acknowledged.
     static func serveUnderLoad(dataDirectory: String) async throws -> (SpawnedServer, Acknowledgements, Task<Void, Never>) {
-        let server = try await SpawnedServer.serve(dataDirectory: dataDirectory)
+        let server = try await SpawnedServer.serve(dataDirectory: dataDirectory, arguments: ["--no-delivery"])
         let acknowledgements = Acknowledgements()
         let port = server.port
         let loadTask = Task { await load(port: port, workers: 16, into: acknowledgements) }
@@ -99,7 +99,7 @@ final class Acknowledgements: Sendable {
         await load.value
         let acknowledged = acknowledgements.byRequest.withLock { $0 }
 
-        let restarted = try await SpawnedServer.serve(dataDirectory: directory)
+        let restarted = try await SpawnedServer.serve(dataDirectory: directory, arguments: ["--no-delivery"])
         let stored = try await Self.readAll(port: restarted.port, stream: "events")
         #expect(stored.count >= acknowledged.count * Self.eventsPerRequest)
         Self.verify(stored: stored, acknowledged: acknowledged)
@@ -119,7 +119,7 @@ final class Acknowledgements: Sendable {
         await load.value
         let acknowledged = acknowledgements.byRequest.withLock { $0 }
 
-        let restarted = try await SpawnedServer.serve(dataDirectory: directory)
+        let restarted = try await SpawnedServer.serve(dataDirectory: directory, arguments: ["--no-delivery"])
         let stored = try await Self.readAll(port: restarted.port, stream: "events")
         Self.verify(stored: stored, acknowledged: acknowledged)
         restarted.send(SIGTERM)

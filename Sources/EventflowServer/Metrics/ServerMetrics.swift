@@ -20,7 +20,7 @@ public final class ServerMetrics: Sendable {
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
     ]
-    static let statusCodes = [202, 400, 401, 404, 405, 413, 415, 503]
+    static let statusCodes = [202, 400, 401, 404, 413, 415, 503]
 
     public init(streams: [String], registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
