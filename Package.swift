@@ -12,6 +12,8 @@ let package = Package(
     products: [
         .executable(name: "eventflow", targets: ["eventflow"]),
         .executable(name: "smoke-test", targets: ["smoke-test"]),
+        .executable(name: "performance-test", targets: ["performance-test"]),
+        .executable(name: "behaviour-test", targets: ["behaviour-test"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -25,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -97,6 +100,9 @@ let package = Package(
         .target(
             name: "AcceptanceKit",
             dependencies: [
+                "EventflowCore",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,6 +118,24 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "AcceptanceTests/smoke-test",
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "performance-test",
+            dependencies: [
+                "AcceptanceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "AcceptanceTests/performance-test",
+            swiftSettings: strictConcurrency
+        ),
+        .executableTarget(
+            name: "behaviour-test",
+            dependencies: [
+                "AcceptanceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "AcceptanceTests/behaviour-test",
             swiftSettings: strictConcurrency
         ),
         .testTarget(

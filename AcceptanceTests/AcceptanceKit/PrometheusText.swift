@@ -28,6 +28,16 @@ public enum PrometheusText {
         return samples
     }
 
+    /// The declared type of every metric family (`# TYPE name type`).
+    public static func types(_ text: String) -> [String: String] {
+        var types: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 4 { types[String(parts[2])] = String(parts[3]) }
+        }
+        return types
+    }
+
     private struct Reason: Error { var text: String }
 
     private static func parseSample(_ line: Substring) throws -> PrometheusSample {

@@ -26,16 +26,16 @@ public final class SpawnedServer {
             .appendingPathComponent("eventflow")
     }
 
-    /// Starts `eventflow ARGUMENTS --port 0` and waits until it logs the address it listens on.
+    /// Starts `eventflow ARGUMENTS --port PORT` (0: a free one) and waits until it logs the address it listens on.
     public static func start(
-        binary: URL = SpawnedServer.defaultBinary, arguments: [String], startTimeout: Duration = .seconds(30)
+        binary: URL = SpawnedServer.defaultBinary, arguments: [String], port: Int = 0, startTimeout: Duration = .seconds(30)
     ) async throws -> SpawnedServer {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw SpawnError("no eventflow binary at \(binary.path): build it first ('swift build'), or set EVENTFLOW_BINARY")
         }
         let process = Process()
         process.executableURL = binary
-        process.arguments = arguments + ["--port", "0"]
+        process.arguments = arguments + ["--port", String(port)]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -53,10 +53,10 @@ public final class SpawnedServer {
     }
 
     /// Starts `eventflow serve` on a data directory.
-    public static func serve(dataDirectory: String, arguments: [String] = [], binary: URL = SpawnedServer.defaultBinary) async throws
-        -> SpawnedServer
+    public static func serve(dataDirectory: String, arguments: [String] = [], port: Int = 0, binary: URL = SpawnedServer.defaultBinary)
+        async throws -> SpawnedServer
     {
-        try await start(binary: binary, arguments: ["serve", "--data-dir", dataDirectory] + arguments)
+        try await start(binary: binary, arguments: ["serve", "--data-dir", dataDirectory] + arguments, port: port)
     }
 
     public func send(_ signal: Int32) {

@@ -231,7 +231,7 @@ enum LedgerStream {
             var chunk = ByteBuffer()
             chunk.reserveCapacity(64 << 10)
             for (id, entry) in entries {
-                chunk.writeString(#"{"id":\#(JSONString.quoted(id)),"first_delivered_at_ms":\#(entry.firstDeliveredAtMs.map(String.init) ?? "null"),"first_attempt_at_ms":\#(entry.firstAttemptAtMs),"attempts":\#(entry.attempts)"#)
+                chunk.writeString(#"{"id":\#(JSONString.quoted(id)),"first_delivered_at_ms":\#(entry.firstDeliveredAtMs.map(String.init) ?? "null"),"first_attempt_at_ms":\#(entry.firstAttemptAtMs),"attempts":\#(entry.attempts),"deliveries":\#(entry.deliveries)"#)
                 if withVersion { chunk.writeString(#","version":\#(entry.version.map(String.init) ?? "null")"#) }
                 chunk.writeString("}\n")
                 if chunk.readableBytes >= 60 << 10 {

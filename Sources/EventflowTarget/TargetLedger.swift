@@ -6,6 +6,8 @@ public struct LedgerEntry: Sendable, Equatable {
     public var firstDeliveredAtMs: Int64?
     /// Requests that carried this id, successful or not.
     public var attempts: Int
+    /// Successful requests that carried this id (more than 1: delivered more than once).
+    public var deliveries = 0
     /// Unix milliseconds of the first request that carried this id.
     public var firstAttemptAtMs: Int64
     /// For callbacks: the account version.
@@ -58,12 +60,15 @@ public final class TargetLedger: Sendable {
         state.withLock { state in
             var duplicates = 0
             for id in ids {
-                if state.entries[id]?.firstDeliveredAtMs == nil {
-                    state.entries[id, default: LedgerEntry(attempts: 1, firstAttemptAtMs: now)].firstDeliveredAtMs = now
+                var entry = state.entries[id] ?? LedgerEntry(attempts: 1, firstAttemptAtMs: now)
+                if entry.firstDeliveredAtMs == nil {
+                    entry.firstDeliveredAtMs = now
                     state.summary.unique += 1
                 } else {
                     duplicates += 1
                 }
+                entry.deliveries += 1
+                state.entries[id] = entry
             }
             state.summary.received += ids.count
             state.summary.duplicates += duplicates

@@ -1,0 +1,65 @@
+public import Foundation
+
+/// What a scenario found, with the evidence that decided it.
+public struct ScenarioResult: Sendable {
+    public var passed: Bool
+    public var evidence: [String]
+
+    public init(passed: Bool, evidence: [String]) {
+        self.passed = passed
+        self.evidence = evidence
+    }
+}
+
+/// Where a scenario runs: a system it may start itself (`--spawn`), or one given by URL.
+public struct ScenarioContext: Sendable {
+    /// Set with `--spawn`: scenarios start their own fresh system with the flags they need.
+    public var binary: URL?
+    public var systemURL: String?
+    public var targetURL: String?
+
+    public init(binary: URL?, systemURL: String?, targetURL: String?) {
+        self.binary = binary
+        self.systemURL = systemURL
+        self.targetURL = targetURL
+    }
+
+    /// A fresh system for the scenario (spawned) or the given one; `body` runs against it and it is stopped after.
+    func withSystem<T>(
+        targetArguments: [String] = [], serveArguments: [String] = [], _ body: (SystemUnderTest) async throws -> T
+    ) async throws -> T {
+        let system: SystemUnderTest
+        if let binary {
+            system = try await SystemUnderTest.spawn(binary: binary, targetArguments: targetArguments, serveArguments: serveArguments)
+        } else if let systemURL, let targetURL {
+            system = SystemUnderTest(systemURL: systemURL, targetURL: targetURL)
+        } else {
+            throw SpawnError("needs --spawn, or --url and --target-url")
+        }
+        do {
+            let result = try await body(system)
+            await system.stop()
+            return result
+        } catch {
+            await system.stop()
+            throw error
+        }
+    }
+}
+
+/// A named behaviour the system must show.
+public protocol BehaviourScenario: Sendable {
+    var name: String { get }
+    var summary: String { get }
+    /// Scenarios that kill or reconfigure the system need `--spawn`.
+    var needsSpawn: Bool { get }
+    func run(_ context: ScenarioContext) async throws -> ScenarioResult
+}
+
+/// Every scenario of `behaviour-test`, in the order they run.
+public enum BehaviourScenarios {
+    public static let all: [any BehaviourScenario] = [
+        MalformedInputScenario(), BackPressureScenario(), CrashScenario(), TargetOutageScenario(), ErrorBurstScenario(),
+        RateLimitScenario(), DuplicateSendsScenario(), OrderingWindowScenario(),
+    ]
+}

@@ -1,0 +1,91 @@
+import Foundation
+import NIOHTTP1
+import Synchronization
+
+/// Helpers the scenarios share: send events and remember what was acknowledged, read the
+/// target's ledger, change its faults, wait for delivery.
+struct EventsClient: Sendable {
+    let system: HTTPProbe
+
+    /// What the client was told for each id.
+    final class Acknowledgements: Sendable {
+        let acknowledged = Mutex<Set<String>>([])
+        let refused = Mutex<Set<String>>([])
+        let statuses = Mutex<[Int: Int]>([:])
+        let retryAfterSeen = Mutex(0)
+    }
+
+    /// Sends `ids` as NDJSON batches of `batch` from `concurrency` connections.
+    func send(_ ids: [String], batch: Int = 50, concurrency: Int = 8, into acknowledgements: Acknowledgements = Acknowledgements()) async -> Acknowledgements {
+        let batches = stride(from: 0, to: ids.count, by: batch).map { Array(ids[$0..<min($0 + batch, ids.count)]) }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    for index in stride(from: worker, to: batches.count, by: concurrency) {
+                        let body = batches[index].map { #"{"id":"\#($0)","name":"behaviour","timestamp":1763900000}"# }.joined(separator: "\n")
+                        let response = try? await system.post("/v1/streams/events/events", body: Array(body.utf8), contentType: "application/x-ndjson")
+                        acknowledgements.statuses.withLock { $0[response?.status ?? 0, default: 0] += 1 }
+                        if response?.status == 202 {
+                            acknowledgements.acknowledged.withLock { $0.formUnion(batches[index]) }
+                        } else if let response {
+                            acknowledgements.refused.withLock { $0.formUnion(batches[index]) }
+                            if response.status == 503, response.header("Retry-After") != nil { acknowledgements.retryAfterSeen.withLock { $0 += 1 } }
+                        }
+                    }
+                }
+            }
+        }
+        return acknowledgements
+    }
+}
+
+/// The reference target, read and steered over HTTP.
+struct TargetClient: Sendable {
+    let target: HTTPProbe
+
+    struct Entry: Sendable {
+        var firstDeliveredAtMs: Int64?
+        var firstAttemptAtMs: Int64
+        var deliveries: Int
+    }
+
+    func ledger() async throws -> [String: Entry] {
+        var entries: [String: Entry] = [:]
+        for line in try await target.get("/ledger").text.split(separator: "\n") {
+            guard let id = PerformanceRun.field(line, "id") else { continue }
+            entries[String(id)] = Entry(
+                firstDeliveredAtMs: PerformanceRun.field(line, "first_delivered_at_ms").flatMap { Int64($0) },
+                firstAttemptAtMs: PerformanceRun.field(line, "first_attempt_at_ms").flatMap { Int64($0) } ?? 0,
+                deliveries: PerformanceRun.field(line, "deliveries").flatMap { Int($0) } ?? 0)
+        }
+        return entries
+    }
+
+    func summary() async throws -> [String: Int] {
+        (try await target.get("/ledger/summary").json as? [String: Int]) ?? [:]
+    }
+
+    func setFaults(_ json: String) async throws {
+        _ = try await target.send("/admin/faults", method: .PUT, body: Array(json.utf8), contentType: "application/json")
+    }
+
+    /// Waits until every id in `ids` was delivered; returns the ones still missing after `timeout`.
+    func waitForDelivery(of ids: Set<String>, timeout: Duration = .seconds(60)) async throws -> Set<String> {
+        let deadline = ContinuousClock.now + timeout
+        var missing = ids
+        while true {
+            let ledger = try await ledger()
+            missing = missing.filter { ledger[$0]?.firstDeliveredAtMs == nil }
+            if missing.isEmpty || ContinuousClock.now >= deadline { return missing }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
+
+extension ScenarioContext {
+    /// Unique ids for one scenario run.
+    func ids(_ prefix: String, count: Int) -> [String] {
+        let run = UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000_000
+        return (0..<count).map { "\(prefix)-\(run)-\($0)" }
+    }
+}

@@ -1,0 +1,179 @@
+public import AsyncHTTPClient
+public import EventflowCore
+import Foundation
+public import Histogram
+public import NIOCore
+import Synchronization
+
+/// One second of the load, as the progress line and the report show it.
+public struct LoadSecond: Sendable {
+    public var second: Int
+    public var offeredEvents: Int
+    public var acknowledgedEvents: Int
+    public var errors: Int
+    public var p50Millis: Double
+    public var p99Millis: Double
+}
+
+/// What the generator measured.
+public struct LoadResult: Sendable {
+    /// Latency from the intended send time to the answer, microseconds.
+    public var latency: Histogram<UInt64>
+    /// How late sends left compared with their intended time, microseconds.
+    public var lag: Histogram<UInt64>
+    /// Sends that left more than 1 ms after their intended time.
+    public var lateSends: Int
+    public var requests: Int
+    public var offeredEvents: Int
+    public var acknowledgedEvents: Int
+    public var statusCounts: [Int: Int]
+    /// Requests without an answer (timeout, connection error).
+    public var unanswered: Int
+    public var durationSeconds: Double
+    public var seconds: [LoadSecond]
+}
+
+/// Drives the system with an open-model load: each request leaves at the time the
+/// schedule fixed for it, whatever the system does; latency is counted from that
+/// intended time, and the generator reports its own lag instead of silently slowing down.
+public final class LoadGenerator: Sendable {
+    public struct Configuration: Sendable {
+        public var baseURL: String
+        public var connections: Int
+        public var requestTimeout: TimeAmount
+
+        public init(baseURL: String, connections: Int, requestTimeout: TimeAmount = .seconds(10)) {
+            self.baseURL = baseURL
+            self.connections = connections
+            self.requestTimeout = requestTimeout
+        }
+    }
+
+    private struct State: Sendable {
+        var planner: RequestPlanner
+        var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var lag = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        var currentSecond = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .two)
+        var lateSends = 0
+        var requests = 0
+        var offeredEvents = 0
+        var acknowledgedEvents = 0
+        var statusCounts: [Int: Int] = [:]
+        var unanswered = 0
+        var secondOffered = 0
+        var secondAcknowledged = 0
+        var secondErrors = 0
+        var seconds: [LoadSecond] = []
+    }
+
+    public let configuration: Configuration
+    public let ledger: ClientLedger
+    public let factory: EventFactory
+    private let client: HTTPClient
+    private let state: Mutex<State>
+    public let schedule: RateSchedule
+
+    public init(configuration: Configuration, profile: LoadProfile, schedule: RateSchedule, seed: UInt64, runID: String) {
+        self.configuration = configuration
+        self.schedule = schedule
+        ledger = ClientLedger(streams: profile.mix.map(\.stream))
+        factory = EventFactory(runID: runID, lateFraction: profile.lateFraction, lateMaxDelaySeconds: profile.lateMaxDelaySeconds)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connections)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        state = Mutex(State(planner: RequestPlanner(profile: profile, schedule: schedule, seed: seed)))
+    }
+
+    /// Runs the whole schedule; `onSecond` is called once per second with that second's figures.
+    public func run(onSecond: @escaping @Sendable (LoadSecond) -> Void) async -> LoadResult {
+        let started = ContinuousClock.now
+        let wallStart = Date().timeIntervalSince1970
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.reportSeconds(from: started, until: self.schedule.duration, onSecond: onSecond) }
+            for _ in 0..<configuration.connections {
+                group.addTask { await self.sendUntilDone(started: started, wallStart: wallStart) }
+            }
+        }
+        try? await client.shutdown()
+        let elapsed = (ContinuousClock.now - started).seconds
+        return state.withLock { state in
+            LoadResult(
+                latency: state.latency, lag: state.lag, lateSends: state.lateSends, requests: state.requests, offeredEvents: state.offeredEvents,
+                acknowledgedEvents: state.acknowledgedEvents, statusCounts: state.statusCounts, unanswered: state.unanswered,
+                durationSeconds: min(elapsed, schedule.duration), seconds: state.seconds)
+        }
+    }
+
+    private func sendUntilDone(started: ContinuousClock.Instant, wallStart: Double) async {
+        while let request = state.withLock({ $0.planner.next() }) {
+            let intended = started + .seconds(request.intendedTime)
+            if intended > .now { try? await Task.sleep(until: intended, clock: .continuous) }
+            let lag = ContinuousClock.now - intended
+            let body = factory.body(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + (ContinuousClock.now - started).seconds)
+            let (status, firstOffset) = await send(stream: request.stream, body: body)
+            let latency = ContinuousClock.now - intended
+            let outcome: ClientOutcome =
+                switch status {
+                case 202: .acknowledged
+                case nil: .unknown
+                default: .rejected
+                }
+            ledger.record(request, outcome: outcome, firstOffset: firstOffset, atMillis: UInt32(max(0, (ContinuousClock.now - started).seconds * 1000)))
+            state.withLock { state in
+                _ = state.latency.record(UInt64(max(0, latency.seconds * 1e6)))
+                _ = state.currentSecond.record(UInt64(max(0, latency.seconds * 1e6)))
+                _ = state.lag.record(UInt64(max(0, lag.seconds * 1e6)))
+                if lag > .milliseconds(1) { state.lateSends += 1 }
+                state.requests += 1
+                state.offeredEvents += request.count
+                state.secondOffered += request.count
+                if let status { state.statusCounts[status, default: 0] += 1 } else { state.unanswered += 1 }
+                if outcome == .acknowledged {
+                    state.acknowledgedEvents += request.count
+                    state.secondAcknowledged += request.count
+                } else {
+                    state.secondErrors += 1
+                }
+            }
+        }
+    }
+
+    /// POSTs one NDJSON request; returns the status (nil without an answer) and the first offset of a 202.
+    private func send(stream: String, body: String) async -> (Int?, Int64?) {
+        var request = HTTPClientRequest(url: "\(configuration.baseURL)/v1/streams/\(stream)/events")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await client.execute(request, timeout: configuration.requestTimeout)
+            let answer = String(buffer: try await response.body.collect(upTo: 1 << 16))
+            let status = Int(response.status.code)
+            guard status == 202, let range = answer.range(of: #""first_offset":"#) else { return (status, nil) }
+            return (status, Int64(answer[range.upperBound...].prefix { $0.isNumber }))
+        } catch {
+            return (nil, nil)
+        }
+    }
+
+    private func reportSeconds(from started: ContinuousClock.Instant, until duration: Double, onSecond: @Sendable (LoadSecond) -> Void) async {
+        var second = 0
+        while Double(second) < duration + 30 {
+            second += 1
+            try? await Task.sleep(until: started + .seconds(second), clock: .continuous)
+            let sample = state.withLock { state -> LoadSecond in
+                let sample = LoadSecond(
+                    second: second, offeredEvents: state.secondOffered, acknowledgedEvents: state.secondAcknowledged, errors: state.secondErrors,
+                    p50Millis: Double(state.currentSecond.valueAtPercentile(50)) / 1000, p99Millis: Double(state.currentSecond.valueAtPercentile(99)) / 1000)
+                state.seconds.append(sample)
+                state.secondOffered = 0
+                state.secondAcknowledged = 0
+                state.secondErrors = 0
+                state.currentSecond.reset()
+                return sample
+            }
+            onSecond(sample)
+            let finished = state.withLock { $0.requests } > 0 && Double(second) >= duration
+            if finished { return }
+        }
+    }
+}
