@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release/eventflow
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: help build build-release run test test-tools acceptance smoke bench bench-tools clean
+.PHONY: help build build-release run test test-tools acceptance smoke behaviour perf report-screenshot bench bench-tools clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,10 +28,27 @@ test: test-tools ## Unit and integration tests (real SQLite, real HTTP on loopba
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-acceptance: smoke ## The acceptance run: start the system, check it end to end, print the verdict
+PROFILE ?= LoadProfiles/5x-peak.yaml
+DURATION_SCALE ?= 1
 
-smoke: build-release ## Smoke test against a freshly spawned server (or URL=http://… for a running one)
-	@if [ -n "$(URL)" ]; then .build/release/smoke-test --url "$(URL)"; else .build/release/smoke-test --spawn; fi
+acceptance: build-release ## smoke, behaviour and performance ($(PROFILE)) against a spawned system; final verdict
+	scripts/acceptance.sh .build/release $(PROFILE) $(DURATION_SCALE)
+
+smoke: build-release ## Smoke test against a freshly spawned system (or URL=… TARGET_URL=… for a running one)
+	@if [ -n "$(URL)" ]; then .build/release/smoke-test --url "$(URL)" $(if $(TARGET_URL),--target-url "$(TARGET_URL)"); else .build/release/smoke-test --spawn; fi
+
+behaviour: build-release ## Behaviour scenarios against freshly spawned systems (SCENARIO=name for one)
+	.build/release/behaviour-test --spawn $(if $(SCENARIO),--scenario $(SCENARIO))
+
+perf: build-release ## Performance test of PROFILE (default 5x peak) against a spawned system
+	.build/release/performance-test --spawn --profile $(PROFILE) --duration-scale $(DURATION_SCALE)
+
+report-screenshot: ## Render the newest report.html with headless Chromium into report.png beside it
+	@scripts/ensure-tool.sh chromium chromium
+	@report=$$(ls -td results/*/report.html 2>/dev/null | head -1); \
+	  [ -n "$$report" ] || { echo "no results/*/report.html yet: run make perf first" >&2; exit 2; }; \
+	  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1500 \
+	    --screenshot="$$(dirname $$report)/report.png" "file://$$PWD/$$report" && echo "$$(dirname $$report)/report.png"
 
 bench-tools:
 	@scripts/ensure-tool.sh wrk wrk

@@ -42,6 +42,20 @@ public struct HTTPProbe: Sendable {
         try await send(path, method: .POST, body: body, contentType: contentType)
     }
 
+    /// Streams an NDJSON answer line by line, without holding it whole (ledgers of millions of ids).
+    public func forEachLine(_ path: String, _ body: (Substring) throws -> Void) async throws {
+        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: timeout)
+        guard response.status.code == 200 else { throw SpawnError("GET \(path) answered \(response.status.code)") }
+        var pending = ""
+        for try await chunk in response.body {
+            pending += String(buffer: chunk)
+            guard let lastNewline = pending.lastIndex(of: "\n") else { continue }
+            for line in pending[..<lastNewline].split(separator: "\n") { try body(line) }
+            pending = String(pending[pending.index(after: lastNewline)...])
+        }
+        for line in pending.split(separator: "\n") { try body(line) }
+    }
+
     public func send(_ path: String, method: HTTPMethod, body: [UInt8]? = nil, contentType: String? = nil) async throws -> ProbeResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method

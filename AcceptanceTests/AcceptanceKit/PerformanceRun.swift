@@ -107,12 +107,11 @@ public enum PerformanceRun {
         for (slot, index) in indices.enumerated() { position[index] = slot }
         var delivered = [TargetRecord?](repeating: nil, count: indices.count)
         var unknown = 0
-        let text = try await target.get("/ledger").text
-        for line in text.split(separator: "\n") {
-            guard let id = field(line, "id"), let index = factory.index(of: id) else { continue }
+        try await target.forEachLine("/ledger") { line in
+            guard let id = field(line, "id"), let index = factory.index(of: id) else { return }
             guard let slot = position[index] else {
                 if field(line, "first_delivered_at_ms").flatMap({ Int64($0) }) != nil { unknown += 1 }
-                continue
+                return
             }
             delivered[slot] = TargetRecord(
                 firstDeliveredAtMs: field(line, "first_delivered_at_ms").flatMap { Int64($0) }, deliveries: field(line, "deliveries").flatMap { Int($0) } ?? 0)

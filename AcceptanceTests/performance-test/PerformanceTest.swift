@@ -98,7 +98,7 @@ struct PerformanceTest: AsyncParsableCommand {
         if let batch = profile.target.batch { serveArguments += ["--target-batch", String(batch)] }
         let binary = eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary
         let system = try await SystemUnderTest.spawn(binary: binary, targetArguments: targetArguments, serveArguments: serveArguments)
-        print("spawned \(system.description)")
+        FileHandle.standardError.write(Data("spawned \(system.description)\n".utf8))
         return system
     }
 

@@ -51,8 +51,8 @@ struct TargetClient: Sendable {
 
     func ledger() async throws -> [String: Entry] {
         var entries: [String: Entry] = [:]
-        for line in try await target.get("/ledger").text.split(separator: "\n") {
-            guard let id = PerformanceRun.field(line, "id") else { continue }
+        try await target.forEachLine("/ledger") { line in
+            guard let id = PerformanceRun.field(line, "id") else { return }
             entries[String(id)] = Entry(
                 firstDeliveredAtMs: PerformanceRun.field(line, "first_delivered_at_ms").flatMap { Int64($0) },
                 firstAttemptAtMs: PerformanceRun.field(line, "first_attempt_at_ms").flatMap { Int64($0) } ?? 0,

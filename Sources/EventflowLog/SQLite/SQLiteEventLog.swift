@@ -328,9 +328,12 @@ public final class SQLiteEventLog: EventLog, Service {
         }
     }
 
+    /// Copies the WAL into the database every 100 ms. Small, frequent checkpoints keep each
+    /// database fsync short; measured at 5x peak, checkpoints every 2 s stalled concurrent
+    /// commits for up to 250 ms and every 250 ms still for 50–100 ms now and then.
     private func checkpointUntilClosed() async {
         while !state.withLock({ $0.closing }) {
-            try? await Task.sleep(for: .milliseconds(250))
+            try? await Task.sleep(for: .milliseconds(100))
             do {
                 try await checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
             } catch {

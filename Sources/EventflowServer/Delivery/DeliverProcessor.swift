@@ -118,7 +118,7 @@ final class DeliverProcessor: Service {
         let room = configuration.readAhead - scheduler.outstanding
         guard room > 0, scheduler.nextOffset < log.headOffset(stream: Self.stream) else { return }
         do {
-            for event in try await log.read(stream: Self.stream, from: scheduler.nextOffset, limit: min(room, 5_000)) {
+            for event in try await log.read(stream: Self.stream, from: scheduler.nextOffset, limit: min(room, 1_000)) {
                 scheduler.add(offset: event.offset, item: event)
             }
         } catch {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The acceptance run: smoke-test, behaviour-test and performance-test, each against a
+# freshly spawned Eventflow and reference target, then one final table.
+# Usage: scripts/acceptance.sh BIN_DIR [PROFILE] [DURATION_SCALE]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-.build/release}
+profile=${2:-LoadProfiles/5x-peak.yaml}
+scale=${3:-1}
+export EVENTFLOW_BINARY="$bin/eventflow"
+results=()
+status=0
+
+run() {
+  local name=$1; shift
+  echo; echo "=== $name: $*"
+  "$@" 2>&1 | tee "$log"
+  local code=${PIPESTATUS[0]}
+  local verdict
+  case $code in 0) verdict=PASS ;; 1) verdict=FAIL ;; *) verdict="COULD NOT RUN ($code)" ;; esac
+  [ "$code" -eq 0 ] || status=1
+  results+=("$(printf '%-18s %s' "$name" "$verdict")")
+}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run smoke-test "$bin/smoke-test" --spawn
+run behaviour-test "$bin/behaviour-test" --spawn
+run performance-test "$bin/performance-test" --spawn --profile "$profile" --duration-scale "$scale"
+report=$(grep -o 'results: .*report.html' "$log" | tail -1 | cut -d' ' -f2)
+
+echo
+echo "=== acceptance"
+printf '%s\n' "${results[@]}"
+[ -n "$report" ] && echo "report: $report"
+if [ "$status" -eq 0 ]; then echo "ACCEPTANCE: PASS"; else echo "ACCEPTANCE: FAIL"; fi
+exit "$status"
