@@ -1,4 +1,3 @@
-public import AsyncHTTPClient
 public import EventflowCore
 import Foundation
 public import Histogram
@@ -29,6 +28,8 @@ public struct LoadResult: Sendable {
     public var statusCounts: [Int: Int]
     /// Requests without an answer (timeout, connection error).
     public var unanswered: Int
+    /// From the start until the last answer (at least the schedule's length): a generator
+    /// that falls behind takes longer, and its achieved rate shows it.
     public var durationSeconds: Double
     public var seconds: [LoadSecond]
 }
@@ -36,6 +37,7 @@ public struct LoadResult: Sendable {
 /// Drives the system with an open-model load: each request leaves at the time the
 /// schedule fixed for it, whatever the system does; latency is counted from that
 /// intended time, and the generator reports its own lag instead of silently slowing down.
+/// Each of the profile's connections is one keep-alive HTTP/1.1 connection on SwiftNIO.
 public final class LoadGenerator: Sendable {
     public struct Configuration: Sendable {
         public var baseURL: String
@@ -69,7 +71,8 @@ public final class LoadGenerator: Sendable {
     public let configuration: Configuration
     public let ledger: ClientLedger
     public let factory: EventFactory
-    private let client: HTTPClient
+    private let host: String
+    private let port: Int
     private let state: Mutex<State>
     public let schedule: RateSchedule
 
@@ -78,9 +81,9 @@ public final class LoadGenerator: Sendable {
         self.schedule = schedule
         ledger = ClientLedger(streams: profile.mix.map(\.stream))
         factory = EventFactory(runID: runID, lateFraction: profile.lateFraction, lateMaxDelaySeconds: profile.lateMaxDelaySeconds)
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connections)
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let address = configuration.baseURL.replacingOccurrences(of: "http://", with: "").split(separator: "/").first ?? ""
+        host = String(address.split(separator: ":").first ?? "127.0.0.1")
+        port = address.split(separator: ":").last.flatMap { Int($0) } ?? 80
         state = Mutex(State(planner: RequestPlanner(profile: profile, schedule: schedule, seed: seed)))
     }
 
@@ -94,23 +97,25 @@ public final class LoadGenerator: Sendable {
                 group.addTask { await self.sendUntilDone(started: started, wallStart: wallStart) }
             }
         }
-        try? await client.shutdown()
         let elapsed = (ContinuousClock.now - started).seconds
         return state.withLock { state in
             LoadResult(
                 latency: state.latency, lag: state.lag, lateSends: state.lateSends, requests: state.requests, offeredEvents: state.offeredEvents,
                 acknowledgedEvents: state.acknowledgedEvents, statusCounts: state.statusCounts, unanswered: state.unanswered,
-                durationSeconds: min(elapsed, schedule.duration), seconds: state.seconds)
+                durationSeconds: max(elapsed, schedule.duration), seconds: state.seconds)
         }
     }
 
+    /// One connection's loop: takes the next planned request, waits for its time, sends it.
     private func sendUntilDone(started: ContinuousClock.Instant, wallStart: Double) async {
+        var connection: KeepAliveConnection?
         while let request = state.withLock({ $0.planner.next() }) {
             let intended = started + .seconds(request.intendedTime)
             if intended > .now { try? await Task.sleep(until: intended, clock: .continuous) }
             let lag = ContinuousClock.now - intended
             let body = factory.body(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + (ContinuousClock.now - started).seconds)
-            let (status, firstOffset) = await send(stream: request.stream, body: body)
+            if connection?.isActive != true { connection = try? await KeepAliveConnection.connect(host: host, port: port) }
+            let (status, firstOffset) = await send(stream: request.stream, body: body, on: connection)
             let latency = ContinuousClock.now - intended
             let outcome: ClientOutcome =
                 switch status {
@@ -139,17 +144,15 @@ public final class LoadGenerator: Sendable {
     }
 
     /// POSTs one NDJSON request; returns the status (nil without an answer) and the first offset of a 202.
-    private func send(stream: String, body: String) async -> (Int?, Int64?) {
-        var request = HTTPClientRequest(url: "\(configuration.baseURL)/v1/streams/\(stream)/events")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
-        request.body = .bytes(ByteBuffer(string: body))
+    private func send(stream: String, body: String, on connection: KeepAliveConnection?) async -> (Int?, Int64?) {
+        guard let connection else { return (nil, nil) }
         do {
-            let response = try await client.execute(request, timeout: configuration.requestTimeout)
-            let answer = String(buffer: try await response.body.collect(upTo: 1 << 16))
-            let status = Int(response.status.code)
-            guard status == 202, let range = answer.range(of: #""first_offset":"#) else { return (status, nil) }
-            return (status, Int64(answer[range.upperBound...].prefix { $0.isNumber }))
+            let response = try await connection.send(
+                method: .POST, path: "/v1/streams/\(stream)/events", contentType: "application/x-ndjson", body: ByteBuffer(string: body),
+                timeout: configuration.requestTimeout)
+            let answer = String(buffer: response.body)
+            guard response.status == 202, let range = answer.range(of: #""first_offset":"#) else { return (response.status, nil) }
+            return (response.status, Int64(answer[range.upperBound...].prefix { $0.isNumber }))
         } catch {
             return (nil, nil)
         }

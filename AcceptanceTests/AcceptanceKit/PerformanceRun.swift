@@ -102,19 +102,21 @@ public enum PerformanceRun {
     /// Compares what the client sent on stream `events` with the target's ledger.
     static func deliveryVerdict(ledger: ClientLedger, factory: EventFactory, target: HTTPProbe) async throws -> DeliveryVerdict {
         let (indices, outcomes, offsets) = ledger.events(of: "events")
-        var position: [Int: Int] = [:]
-        position.reserveCapacity(indices.count)
-        for (slot, index) in indices.enumerated() { position[index] = slot }
-        var delivered = [TargetRecord?](repeating: nil, count: indices.count)
+        // Event index → position in `indices`, dense: 4 bytes per event of the run.
+        var slotOfIndex = [Int32](repeating: -1, count: (indices.last ?? -1) + 1)
+        for (slot, index) in indices.enumerated() { slotOfIndex[index] = Int32(slot) }
+        var delivered = TargetRecords(count: indices.count)
         var unknown = 0
         try await target.forEachLine("/ledger") { line in
             guard let id = field(line, "id"), let index = factory.index(of: id) else { return }
-            guard let slot = position[index] else {
-                if field(line, "first_delivered_at_ms").flatMap({ Int64($0) }) != nil { unknown += 1 }
+            let deliveredAt = field(line, "first_delivered_at_ms").flatMap { Int64($0) }
+            guard index < slotOfIndex.count, slotOfIndex[index] >= 0 else {
+                if deliveredAt != nil { unknown += 1 }
                 return
             }
-            delivered[slot] = TargetRecord(
-                firstDeliveredAtMs: field(line, "first_delivered_at_ms").flatMap { Int64($0) }, deliveries: field(line, "deliveries").flatMap { Int($0) } ?? 0)
+            let slot = Int(slotOfIndex[index])
+            delivered.firstDeliveredAtMs[slot] = deliveredAt ?? -1
+            delivered.deliveries[slot] = field(line, "deliveries").flatMap { UInt32($0) } ?? 0
         }
         return DeliveryVerdict.compute(outcomes: outcomes, offsets: offsets, delivered: delivered, unknownIDs: unknown)
     }

@@ -11,14 +11,17 @@ public enum ClientOutcome: UInt8, Sendable, Comparable {
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
-/// What the target's ledger says of one event id.
-public struct TargetRecord: Sendable, Equatable {
-    public var firstDeliveredAtMs: Int64?
-    public var deliveries: Int
+/// What the target's ledger says of the client's events, as parallel arrays (12 bytes an
+/// event, so ten million events stay small).
+public struct TargetRecords: Sendable, Equatable {
+    /// First delivery, unix milliseconds; -1 when never delivered.
+    public var firstDeliveredAtMs: [Int64]
+    /// Successful deliveries of the id (more than 1: delivered more than once).
+    public var deliveries: [UInt32]
 
-    public init(firstDeliveredAtMs: Int64?, deliveries: Int) {
-        self.firstDeliveredAtMs = firstDeliveredAtMs
-        self.deliveries = deliveries
+    public init(count: Int) {
+        firstDeliveredAtMs = [Int64](repeating: -1, count: count)
+        deliveries = [UInt32](repeating: 0, count: count)
     }
 }
 
@@ -48,28 +51,28 @@ public struct DeliveryVerdict: Sendable, Equatable {
     /// - Parameters:
     ///   - outcomes: per event index, what the client knows.
     ///   - offsets: per event index, the log offset it was acknowledged at (for acceptance order), or -1.
-    ///   - delivered: per event index, what the target recorded (nil: never seen).
+    ///   - delivered: per event index, what the target recorded.
     ///   - unknownIDs: ids in the target's ledger that match no event the client made.
-    public static func compute(outcomes: [ClientOutcome], offsets: [Int64], delivered: [TargetRecord?], unknownIDs: Int) -> DeliveryVerdict {
+    public static func compute(outcomes: [ClientOutcome], offsets: [Int64], delivered: TargetRecords, unknownIDs: Int) -> DeliveryVerdict {
         var verdict = DeliveryVerdict()
         verdict.unexpected = unknownIDs
         var acceptanceOrder: [(offset: Int64, deliveredAtMs: Int64)] = []
         for index in outcomes.indices {
             let outcome = outcomes[index]
-            let record = delivered[index]
-            let wasDelivered = record?.firstDeliveredAtMs != nil
+            let deliveredAt = delivered.firstDeliveredAtMs[index]
+            let wasDelivered = deliveredAt >= 0
             if outcome == .notSent {
                 if wasDelivered { verdict.unexpected += 1 }
                 continue
             }
             verdict.attempted += 1
             if wasDelivered { verdict.delivered += 1 }
-            if (record?.deliveries ?? 0) > 1 { verdict.duplicated += 1 }
+            if delivered.deliveries[index] > 1 { verdict.duplicated += 1 }
             switch outcome {
             case .acknowledged:
                 verdict.acknowledged += 1
-                if let at = record?.firstDeliveredAtMs {
-                    if offsets[index] >= 0 { acceptanceOrder.append((offsets[index], at)) }
+                if wasDelivered {
+                    if offsets[index] >= 0 { acceptanceOrder.append((offsets[index], deliveredAt)) }
                 } else {
                     verdict.lost += 1
                 }
