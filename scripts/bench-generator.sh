@@ -9,27 +9,7 @@ bin=${1:-.build/release}
 source scripts/lib.sh
 
 port=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  client_max_body_size 8m;
-  server {
-    listen 127.0.0.1:$port;
-    location / { return 202 '{"accepted":1}'; }
-    location = /ledger { return 200 ''; }
-  }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
-wait_http "http://127.0.0.1:$port/"
+start_nginx "$port"
 
 wrk -t2 -c64 -d10s -s scripts/wrk/single-event.lua "http://127.0.0.1:$port/v1/streams/events/events" > "$work/wrk.txt"
 wrk_rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.txt")

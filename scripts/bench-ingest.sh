@@ -13,32 +13,13 @@ threads=${BENCH_THREADS:-2}
 source scripts/lib.sh
 
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/body;
-  client_max_body_size 8m;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { return 202 '{"accepted":1}'; }
-  }
-}
-CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+start_nginx "$nginx_port"
 
 eventflow_port=$(free_port)
 "$binary" serve --port "$eventflow_port" --data-dir "$work/data" --log-level warning --no-delivery &
 eventflow_pid=$!
 pids+=($eventflow_pid)
 
-wait_http "http://127.0.0.1:$nginx_port/"
 wait_http "http://127.0.0.1:$eventflow_port/healthz"
 
 # run NAME URL SCRIPT → prints wrk's report to $work/NAME.txt

@@ -13,3 +13,28 @@ wait_http() {
   for _ in $(seq 1 200); do curl -s -o /dev/null "$1" && return 0; sleep 0.05; done
   echo "error: $1 did not answer" >&2; exit 2
 }
+# start_nginx PORT: nginx answering 202 {"accepted":1} to everything (and an empty
+# /ledger), the baseline the benchmarks compare against; stopped on exit.
+start_nginx() {
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  client_max_body_size 8m;
+  server {
+    listen 127.0.0.1:$1;
+    location / { return 202 '{"accepted":1}'; }
+    location = /ledger { return 200 ''; }
+  }
+}
+CONF
+  nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$1/"
+}
