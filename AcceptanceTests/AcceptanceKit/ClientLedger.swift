@@ -45,18 +45,6 @@ public final class ClientLedger: Sendable {
         }
     }
 
-    /// Outcome counts per stream.
-    public func counts(stream: String) -> [ClientOutcome: Int] {
-        let code = UInt8(streamNames.firstIndex(of: stream) ?? 0)
-        return storage.withLock { storage in
-            var counts: [ClientOutcome: Int] = [:]
-            for index in storage.outcomes.indices where storage.streams[index] == code && storage.outcomes[index] != .notSent {
-                counts[storage.outcomes[index], default: 0] += 1
-            }
-            return counts
-        }
-    }
-
     /// The events of `stream`: their indices, outcomes and acknowledged offsets.
     public func events(of stream: String) -> (indices: [Int], outcomes: [ClientOutcome], offsets: [Int64]) {
         let code = UInt8(streamNames.firstIndex(of: stream) ?? 0)

@@ -150,6 +150,7 @@ public enum PerformanceRun {
             "unanswered_requests": Double(load.unanswered),
             "target_throttled": scraper.latest("target", "eventflow_target_throttled_total") ?? 0,
             "system_peak_rss_mib": (rss.max() ?? 0) / 1_048_576,
+            "failed_scrapes": Double(scraper.failedScrapes),
         ]
     }
 

@@ -39,9 +39,6 @@ public struct RequestPlanner: Sendable {
         random = SplitMix64(seed: seed)
     }
 
-    /// Distinct events planned so far (their indices are 0..<count).
-    public var eventsPlanned: Int { nextEvent }
-
     /// The next request, or nil when the schedule is over.
     public mutating func next() -> PlannedRequest? {
         let stream = streams[pick(streamWeights)]

@@ -1,3 +1,5 @@
+import EventflowCore
+
 /// How the reference target limits the rate of requests.
 public enum TargetRateLimit: Sendable, Equatable {
     case unlimited
@@ -62,21 +64,16 @@ public struct TargetOutage: Sendable, Equatable {
         self.durationSeconds = durationSeconds
     }
 
-    /// Parses `START:DURATION`, each in seconds with an optional `s` or `ms` unit (`10s:5s`).
+    /// Parses `START:DURATION`, each a duration like `10s`, `500ms` or `2m` (`10s:5s`).
     public init?(_ text: String) {
         let parts = text.split(separator: ":")
-        guard parts.count == 2, let start = Self.seconds(parts[0]), let duration = Self.seconds(parts[1]), start >= 0, duration > 0 else { return nil }
+        guard parts.count == 2, let start = DurationText.seconds(String(parts[0])), let duration = DurationText.seconds(String(parts[1])), start >= 0, duration > 0
+        else { return nil }
         self.init(startSeconds: start, durationSeconds: duration)
     }
 
     func contains(_ secondsSinceStart: Double) -> Bool {
         secondsSinceStart >= startSeconds && secondsSinceStart < startSeconds + durationSeconds
-    }
-
-    static func seconds(_ text: Substring) -> Double? {
-        if text.hasSuffix("ms") { return Double(text.dropLast(2)).map { $0 / 1000 } }
-        if text.hasSuffix("s") { return Double(text.dropLast()) }
-        return Double(text)
     }
 }
 

@@ -11,6 +11,23 @@ private func verifyDelivered(_ acknowledged: Set<String>, target: TargetClient, 
     return missing.isEmpty
 }
 
+/// Sends 2,000 events while the target runs with `faults` for 3 s, clears them, and checks
+/// that everything acknowledged is delivered.
+private func deliveredThroughFaults(
+    _ faults: String, cleared: String, name: String, description: String, context: ScenarioContext, system: SystemUnderTest
+) async throws -> ScenarioResult {
+    let client = EventsClient(system: HTTPProbe(baseURL: system.systemURL))
+    let target = TargetClient(target: HTTPProbe(baseURL: system.targetURL!))
+    try await target.setFaults(faults)
+    let sent = await client.send(context.ids(name, count: 2_000))
+    try await Task.sleep(for: .seconds(3))
+    try await target.setFaults(cleared)
+    var evidence = [description]
+    let passed = try await verifyDelivered(sent.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
+    let injected = try await target.summary()["errors_injected", default: 0]
+    return ScenarioResult(passed: passed && injected > 0, evidence: evidence)
+}
+
 /// SIGKILL of `eventflow serve` under load, restart on the same data directory: nothing acknowledged is lost.
 struct CrashScenario: BehaviourScenario {
     let name = "crash"
@@ -48,16 +65,9 @@ struct TargetOutageScenario: BehaviourScenario {
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         try await context.withSystem { system in
-            let client = EventsClient(system: HTTPProbe(baseURL: system.systemURL))
-            let target = TargetClient(target: HTTPProbe(baseURL: system.targetURL!))
-            try await target.setFaults(#"{"error_rate":1}"#)
-            let sent = await client.send(context.ids("outage", count: 2_000))
-            try await Task.sleep(for: .seconds(3))
-            try await target.setFaults(#"{"error_rate":0}"#)
-            var evidence = ["target failed every request for 3 s while 2,000 events were sent"]
-            let passed = try await verifyDelivered(sent.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
-            let injected = try await target.summary()["errors_injected", default: 0]
-            return ScenarioResult(passed: passed && injected > 0, evidence: evidence)
+            try await deliveredThroughFaults(
+                #"{"error_rate":1}"#, cleared: #"{"error_rate":0}"#, name: "outage",
+                description: "target failed every request for 3 s while 2,000 events were sent", context: context, system: system)
         }
     }
 }
@@ -70,15 +80,9 @@ struct ErrorBurstScenario: BehaviourScenario {
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         try await context.withSystem(serveArguments: ["--target-timeout-ms", "1000", "--retry-max-ms", "1000"]) { system in
-            let client = EventsClient(system: HTTPProbe(baseURL: system.systemURL))
-            let target = TargetClient(target: HTTPProbe(baseURL: system.targetURL!))
-            try await target.setFaults(#"{"error_rate":0.5,"timeout_rate":0.05,"timeout_hold_ms":1500}"#)
-            let sent = await client.send(context.ids("burst", count: 2_000))
-            try await Task.sleep(for: .seconds(3))
-            try await target.setFaults(#"{"error_rate":0,"timeout_rate":0}"#)
-            var evidence = ["target failed 50 % and held 5 % past the 1 s timeout for 3 s"]
-            let passed = try await verifyDelivered(sent.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
-            return ScenarioResult(passed: passed, evidence: evidence)
+            try await deliveredThroughFaults(
+                #"{"error_rate":0.5,"timeout_rate":0.05,"timeout_hold_ms":1500}"#, cleared: #"{"error_rate":0,"timeout_rate":0}"#, name: "burst",
+                description: "target failed 50 % and held 5 % past the 1 s timeout for 3 s", context: context, system: system)
         }
     }
 }
