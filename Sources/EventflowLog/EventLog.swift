@@ -140,8 +140,10 @@ public protocol EventLog: Sendable {
     var streams: [String] { get }
     /// Appends `records` to `stream` atomically; returns once they are durable.
     func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult
-    /// Reads up to `limit` events of `stream` from `offset` on, in offset order.
-    func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent]
+    /// Reads up to `limit` events of `stream` from `offset` on, in offset order; without
+    /// `bodies`, events come with empty bodies (processors that need only the key and
+    /// event time extracted at ingest skip reading and copying the JSON).
+    func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent]
     /// The next offset `processor` has to process in `stream` (0 when it never committed).
     func cursor(processor: String, stream: String) async throws -> Int64
     /// Durably records that `processor` has processed everything before `offset`.
@@ -160,4 +162,18 @@ public protocol EventLog: Sendable {
     func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int
     /// Whether the log takes writes.
     var health: LogHealth { get }
+    /// Creates a processor's tables and indexes (idempotent `CREATE … IF NOT EXISTS` statements).
+    func prepareState(_ schema: [String]) async throws
+    /// Commits a processor's state changes and its cursor in one transaction; nothing of it
+    /// is applied when it throws.
+    func commitState(_ commit: StateCommit) async throws
+    /// Reads a processor's committed state.
+    func queryState(_ statement: StateStatement) async throws -> [StateRow]
+}
+
+extension EventLog {
+    /// Reads up to `limit` events of `stream`, bodies included, from `offset` on.
+    public func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await read(stream: stream, from: offset, limit: limit, bodies: true)
+    }
 }

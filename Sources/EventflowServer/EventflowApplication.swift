@@ -28,9 +28,31 @@ public enum EventflowApplication {
     /// The processors that read the log, started after it and stopped before it.
     static func processors(_ configuration: ServerConfiguration, log: any EventLog, metrics: ServerMetrics, logger: Logger) -> [any Service] {
         var processors: [any Service] = []
-        if let delivery = configuration.delivery, configuration.streams.contains(where: { $0.name == DeliverProcessor.stream }) {
-            processors.append(
-                DeliverProcessor(log: log, configuration: delivery, metrics: DeliveryMetrics(registry: metrics.registry), logger: logger))
+        let registry = metrics.registry
+        func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
+        let quick = BatchFlushPolicy(maxEvents: 5000, maxDelay: configuration.processorCommitInterval)
+        func runner<Step: ProcessorStep>(_ policy: BatchFlushPolicy, _ makeStep: @escaping @Sendable () -> Step) -> ProcessorRunner<Step> {
+            ProcessorRunner(log: log, policy: policy, metrics: ProcessorMetrics(processor: makeStep().name, registry: registry), logger: logger, makeStep: makeStep)
+        }
+        if let delivery = configuration.delivery, serves(DeliverProcessor.stream) {
+            processors.append(DeliverProcessor(log: log, configuration: delivery, metrics: DeliveryMetrics(registry: registry), logger: logger))
+        }
+        if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
+            let unitMetrics = UniqueUsersMetrics(windowSeconds: uniqueUsers.windowSeconds, registry: registry)
+            let publisher = uniqueUsers.resultsURL.map { ResultsPublisher(url: $0, metrics: unitMetrics, logger: logger) }
+            processors.append(runner(quick) { UniqueUsersStep(configuration: uniqueUsers, metrics: unitMetrics, publish: { publisher?.publish($0) }) })
+            if let publisher { processors.append(publisher) }
+        }
+        if let accounts = configuration.accounts, serves(AccountsStep.stream) {
+            let accountsMetrics = AccountsMetrics(registry: registry)
+            processors.append(runner(quick) { AccountsStep(configuration: accounts, metrics: accountsMetrics) })
+            processors.append(CallbackDispatcher(log: log, configuration: accounts, metrics: accountsMetrics, logger: logger))
+        }
+        if configuration.domains, serves(DomainsStep.stream) {
+            processors.append(runner(quick) { DomainsStep() })
+        }
+        if let logStore = configuration.logStore, serves(LogStoreStep.stream) {
+            processors.append(runner(BatchFlushPolicy(maxEvents: logStore.batchSize, maxDelay: logStore.flushInterval)) { LogStoreStep() })
         }
         return processors
     }
@@ -50,6 +72,13 @@ public enum EventflowApplication {
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }
         StreamReadController(log: log).addRoutes(to: readRoutes)
         DeadLetterController(log: log).addRoutes(to: readRoutes)
+        func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
+        if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
+            UniqueUsersController(log: log, configuration: uniqueUsers).addRoutes(to: readRoutes)
+        }
+        if configuration.accounts != nil, serves(AccountsStep.stream) { AccountsController(log: log).addRoutes(to: readRoutes) }
+        if configuration.domains, serves(DomainsStep.stream) { DomainsController(log: log).addRoutes(to: readRoutes) }
+        if configuration.logStore != nil, serves(LogStoreStep.stream) { LogStoreController(log: log).addRoutes(to: readRoutes) }
         router.methodNotAllowed("/v1/streams", allowed: [.get])
 
         return Application(

@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Delivery to the target (stream events)")
     var delivery: DeliveryOptions
 
+    @OptionGroup(title: "Processors of frames, accounts, domains and logs")
+    var processors: ProcessorOptions
+
     func run() async throws {
         bootstrapLogging(level: logLevel)
         let logger = Logger(label: "eventflow")
@@ -71,6 +74,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxBodyBytes = maxBodyBytes ?? configuration.maxBodyBytes
         if let maxPendingEvents { configuration.groupCommit.maxPendingEvents = maxPendingEvents }
         configuration.delivery = try delivery.configuration()
+        try processors.apply(to: &configuration)
         return configuration
     }
 }

@@ -129,6 +129,51 @@ import Testing
         }
     }
 
+    @Test func processorStateAndCursorCommitTogetherAndSurviveReopening() async throws {
+        let directory = temporaryDirectory()
+        try await withLog(directory: directory) { log, _ in
+            _ = try await log.append(stream: "frames", records: records(["a", "b", "c"]))
+            try await log.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
+            let upsert = "ON CONFLICT (name) DO UPDATE SET n = counts.n + excluded.n"
+            try await log.commitState(
+                StateCommit(processor: "counter", stream: "frames", cursor: 2,
+                    statements: StateStatement.insertRows("INSERT INTO counts (name, n)", rows: [[.text("x"), .integer(2)], [.text("y"), .integer(1)]], tail: upsert)))
+            try await log.commitState(
+                StateCommit(processor: "counter", stream: "frames", cursor: 3,
+                    statements: StateStatement.insertRows("INSERT INTO counts (name, n)", rows: [[.text("x"), .integer(5)]], tail: upsert)))
+            #expect(try await log.cursor(processor: "counter", stream: "frames") == 3)
+        }
+        try await withLog(directory: directory) { log, _ in
+            #expect(try await log.cursor(processor: "counter", stream: "frames") == 3)
+            let rows = try await log.queryState(StateStatement("SELECT name, n FROM counts WHERE n > ? ORDER BY name", [.integer(0)]))
+            #expect(rows == [StateRow(values: [.text("x"), .integer(7)]), StateRow(values: [.text("y"), .integer(1)])])
+            #expect(try await log.backlog().first { $0.processor == "counter" }?.events == 0)
+        }
+    }
+
+    /// A failing processor statement undoes its own step (state and cursor) and nothing
+    /// else: appends committed in the same group commit stay.
+    @Test func aFailingProcessorStepChangesNothingAndSparesConcurrentAppends() async throws {
+        try await withLog { log, _ in
+            _ = try await log.append(stream: "frames", records: records(["a", "b"]))
+            try await log.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
+            async let append = log.append(stream: "frames", records: records(["c"]))
+            let step = Task {
+                try await log.commitState(
+                StateCommit(processor: "counter", stream: "frames", cursor: 2, statements: [
+                    StateStatement("INSERT INTO counts (name, n) VALUES ('x', 1)"),
+                    StateStatement("INSERT INTO counts (name, n) VALUES ('x', 2)"),
+                ]))
+            }
+            await #expect(throws: EventLogError.self) { try await step.value }
+            #expect(try await append.firstOffset == 2)
+            #expect(try await log.cursor(processor: "counter", stream: "frames") == 0)
+            #expect(try await log.queryState(StateStatement("SELECT COUNT(*) FROM counts")) == [StateRow(values: [.integer(0)])])
+            #expect(log.health.writable)
+            #expect(try await log.read(stream: "frames", from: 0, limit: 10, bodies: false).map(\.body.readableBytes) == [0, 0, 0])
+        }
+    }
+
     @Test func refusesWritesAfterShutdown() async throws {
         let directory = temporaryDirectory()
         var closedLog: SQLiteEventLog?

@@ -40,11 +40,11 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Parses durations as load profiles write them: `500ms`, `10s`, `2m`, `1h` (a bare number is seconds).
+/// Parses durations as load profiles write them: `500ms`, `10s`, `2m`, `1h`, `1d` (a bare number is seconds).
 public enum DurationText {
     public static func seconds(_ text: String) -> Double? {
         let trimmed = String(text.trimmingWhitespace)
-        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where trimmed.hasSuffix(suffix) {
+        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0)] where trimmed.hasSuffix(suffix) {
             return Double(trimmed.dropLast(suffix.count)).map { $0 * factor }
         }
         return Double(trimmed)

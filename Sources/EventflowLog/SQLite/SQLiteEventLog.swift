@@ -84,10 +84,10 @@ public final class SQLiteEventLog: EventLog, Service {
         return try result.get()
     }
 
-    public func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent] {
+    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         let rows = try await reader.query(
-            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? ORDER BY event_offset LIMIT ?",
+            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? ORDER BY event_offset LIMIT ?",
             [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(limit))])
         return rows.map { row in
             StoredEvent(
@@ -170,6 +170,26 @@ public final class SQLiteEventLog: EventLog, Service {
 
     public var health: LogHealth {
         state.withLock { LogHealth(writable: $0.writable, saturation: $0.queue.saturation, lastError: $0.lastError) }
+    }
+
+    public func prepareState(_ schema: [String]) async throws {
+        let change = StateCommit(processor: "", stream: "", cursor: nil, statements: schema.map { StateStatement($0) })
+        try await enqueueControl { .state(change, $0) }
+    }
+
+    public func commitState(_ commit: StateCommit) async throws {
+        guard streams.contains(commit.stream) else { throw EventLogError.unknownStream(commit.stream) }
+        if let cursor = commit.cursor {
+            let head = headOffset(stream: commit.stream)
+            precondition((0...head).contains(cursor), "cursor \(cursor) of \(commit.processor) outside stream \(commit.stream) (head \(head))")
+        }
+        try await enqueueControl { .state(commit, $0) }
+    }
+
+    public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
+        try await reader.query(statement.sql, statement.binds.map(SQLiteSchema.data)).map { row in
+            StateRow(values: row.columns.map { SQLiteSchema.stateValue($0.data) })
+        }
     }
 
     // MARK: - Service
@@ -269,9 +289,10 @@ public final class SQLiteEventLog: EventLog, Service {
             case .append(let stream, let records, _): appended[index] = appendRows(stream, records)
             case .cursor(let key, let offset, _): cursorUpdates[key] = offset
             case .deadLetters(let new, _): letters += new
-            case .replay: break
+            case .replay, .state: break
             }
         }
+        var stateFailures: [Int: EventLogError] = [:]
 
         let failure: EventLogError?
         do {
@@ -291,6 +312,14 @@ public final class SQLiteEventLog: EventLog, Service {
                 }
                 for letter in letters {
                     try await SQLiteSchema.insertDeadLetter(writer, letter)
+                }
+                for (index, write) in batch.enumerated() {
+                    guard case .state(let change, _) = write else { continue }
+                    if let failure = try await applyIsolated(change) {
+                        stateFailures[index] = failure
+                    } else if let cursor = change.cursor {
+                        cursorUpdates[CursorKey(processor: change.processor, stream: change.stream)] = cursor
+                    }
                 }
                 try await writer.execute("COMMIT")
             } catch {
@@ -324,7 +353,30 @@ public final class SQLiteEventLog: EventLog, Service {
                 continuation.resume(returning: failure.map { .failure($0) } ?? .success(()))
             case .replay(_, _, let continuation):
                 continuation.resume(returning: failure.map { .failure($0) } ?? .success(replayed[index] ?? 0))
+            case .state(_, let continuation):
+                continuation.resume(returning: (failure ?? stateFailures[index]).map { .failure($0) } ?? .success(()))
             }
+        }
+    }
+
+    /// Applies one processor's step inside the group transaction, under a savepoint, so
+    /// that a failing statement undoes only that step and not the appends committed with it.
+    /// Returns the failure, or nil when applied.
+    private func applyIsolated(_ change: StateCommit) async throws -> EventLogError? {
+        try await writer.execute("SAVEPOINT processor_step")
+        do {
+            for statement in change.statements {
+                try await writer.execute(statement.sql, statement.binds.map(SQLiteSchema.data))
+            }
+            if let cursor = change.cursor {
+                try await SQLiteSchema.saveCursor(writer, key: CursorKey(processor: change.processor, stream: change.stream), offset: cursor)
+            }
+            try await writer.execute("RELEASE processor_step")
+            return nil
+        } catch {
+            try await writer.execute("ROLLBACK TO processor_step")
+            try await writer.execute("RELEASE processor_step")
+            return .storageFailed(String(describing: error))
         }
     }
 
@@ -355,6 +407,8 @@ enum PendingWrite: Sendable {
     case cursor(CursorKey, offset: Int64, CheckedContinuation<Result<Void, EventLogError>, Never>)
     case deadLetters([DeadLetter], CheckedContinuation<Result<Void, EventLogError>, Never>)
     case replay(stream: String, ids: [String]?, CheckedContinuation<Result<Int, EventLogError>, Never>)
+    /// A processor's state change (with or without a cursor move), or its schema.
+    case state(StateCommit, CheckedContinuation<Result<Void, EventLogError>, Never>)
 
     var eventCount: Int {
         if case .append(_, let records, _) = self { return records.count }

@@ -118,6 +118,24 @@ enum SQLiteSchema {
         return letters
     }
 
+    static func data(_ value: StateValue) -> SQLiteData {
+        switch value {
+        case .integer(let integer): .integer(SQLiteInt64(integer))
+        case .text(let text): .text(text)
+        case .null: .null
+        }
+    }
+
+    static func stateValue(_ data: SQLiteData) -> StateValue {
+        switch data {
+        case .integer(let integer): .integer(Int64(integer))
+        case .float(let double): .integer(Int64(double))
+        case .text(let text): .text(text)
+        case .blob(let blob): .text(String(buffer: blob))
+        case .null: .null
+        }
+    }
+
     private static func insertStatement(stream: String, rows: Int) -> String {
         var sql = "INSERT INTO \(table(stream)) (\(columns)) VALUES "
         sql.reserveCapacity(sql.utf8.count + rows * 16)

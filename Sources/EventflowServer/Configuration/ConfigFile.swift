@@ -10,6 +10,10 @@ import Yams
 /// storage: { data_dir: ./data, max_size_bytes: 10737418240 }
 /// group_commit: { max_pending_events: 200000, max_pending_bytes: 67108864,
 ///                 max_batch_events: 20000, max_batch_bytes: 16777216, max_delay_ms: 0 }
+/// processors:
+///   unique_users: { windows: [1m, 1h], allowed_lateness: 5s, results_url: http://127.0.0.1:9999/results }
+///   accounts: { callback_url: http://127.0.0.1:9090/callbacks }
+///   log_store: { batch_size: 5000, flush_interval: 1s }
 /// streams:                      # extra streams besides the five defaults
 ///   clicks:
 ///     key: user                 # field stored as the event key (optional)
@@ -79,13 +83,56 @@ public struct ConfigFile: Decodable, Sendable {
         }
     }
 
+    public struct Processors: Decodable, Sendable {
+        public var uniqueUsers: UniqueUsers?
+        public var accounts: Accounts?
+        public var logStore: LogStore?
+
+        enum CodingKeys: String, CodingKey {
+            case accounts
+            case uniqueUsers = "unique_users"
+            case logStore = "log_store"
+        }
+    }
+
+    public struct UniqueUsers: Decodable, Sendable {
+        public var windows: [String]?
+        public var allowedLateness: String?
+        public var resultsURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case windows
+            case allowedLateness = "allowed_lateness"
+            case resultsURL = "results_url"
+        }
+    }
+
+    public struct Accounts: Decodable, Sendable {
+        public var callbackURL: String?
+
+        enum CodingKeys: String, CodingKey {
+            case callbackURL = "callback_url"
+        }
+    }
+
+    public struct LogStore: Decodable, Sendable {
+        public var batchSize: Int?
+        public var flushInterval: String?
+
+        enum CodingKeys: String, CodingKey {
+            case batchSize = "batch_size"
+            case flushInterval = "flush_interval"
+        }
+    }
+
     public var server: Server?
     public var storage: Storage?
     public var groupCommit: GroupCommit?
+    public var processors: Processors?
     public var streams: [String: Stream]?
 
     enum CodingKeys: String, CodingKey {
-        case server, storage, streams
+        case server, storage, streams, processors
         case groupCommit = "group_commit"
     }
 
@@ -123,6 +170,7 @@ public struct ConfigFile: Decodable, Sendable {
             configuration.groupCommit = limits
             if let delay = groupCommit.maxDelayMs { configuration.maxCommitDelay = .milliseconds(delay) }
         }
+        if let processors { try processors.apply(to: &configuration) }
         for (name, stream) in (streams ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard StreamSchema.isValidName(name) else {
                 throw ConfigError("stream name '\(name)' is invalid: use 1-48 characters of a-z, 0-9 and _, starting with a letter")
@@ -137,6 +185,22 @@ public struct ConfigFile: Decodable, Sendable {
                 throw ConfigError("stream '\(name)' names '\(reference)' as key or time, but has no such field")
             }
             configuration.streams.append(StreamSchema(name: name, fields: fields, keyField: stream.key, timeField: stream.time))
+        }
+    }
+}
+
+extension ConfigFile.Processors {
+    func apply(to configuration: inout ServerConfiguration) throws {
+        let settings = ProcessorSettings(
+            windows: uniqueUsers?.windows, allowedLateness: uniqueUsers?.allowedLateness, resultsURL: uniqueUsers?.resultsURL,
+            callbackURL: accounts?.callbackURL, logBatchSize: logStore?.batchSize, logFlushInterval: logStore?.flushInterval)
+        try settings.apply(to: &configuration) { setting in
+            switch setting {
+            case .windows: "processors.unique_users.windows"
+            case .allowedLateness: "processors.unique_users.allowed_lateness"
+            case .logBatchSize: "processors.log_store.batch_size"
+            case .logFlushInterval: "processors.log_store.flush_interval"
+            }
         }
     }
 }

@@ -18,6 +18,17 @@ public struct ServerConfiguration: Sendable {
     public var maxDatabaseBytes: Int?
     /// The `deliver` processor's settings; nil runs no delivery.
     public var delivery: DeliveryConfiguration?
+    /// The `unique-users` processor's settings; nil runs none.
+    public var uniqueUsers: UniqueUsersConfiguration? = UniqueUsersConfiguration()
+    /// The `accounts` processor's settings; nil runs none.
+    public var accounts: AccountsConfiguration? = AccountsConfiguration()
+    /// Whether the `domains` processor runs.
+    public var domains = true
+    /// The `log-store` processor's settings; nil runs none.
+    public var logStore: LogStoreConfiguration? = LogStoreConfiguration()
+    /// How long `unique-users`, `accounts` and `domains` hold what they read before
+    /// committing it (they commit sooner when 5,000 events wait), seconds.
+    public var processorCommitInterval = 0.05
 
     public static let defaultMaxBodyBytes = 4 << 20
 

@@ -1,0 +1,102 @@
+import EventflowCore
+import EventflowLog
+
+/// The `accounts` processor: keeps the highest version of every account and schedules
+/// its callback, durably, in the `accounts` table.
+///
+/// Updates are decided one by one in offset order against the stored version (looked up
+/// once per batch for the ids it touches), so batching never changes the outcome: a
+/// newer version replaces the row, cancels the pending callback of the one it replaces,
+/// and schedules its own at `accepted_at + callbackTimeMs`.
+struct AccountsStep: ProcessorStep {
+    static let name = "accounts"
+    static let stream = "accounts"
+
+    let configuration: AccountsConfiguration
+    let metrics: AccountsMetrics
+    private var known: [String: AccountVersion] = [:]
+    private var rows: [String: [StateValue]] = [:]
+    private var observations: [AccountsObservation] = []
+
+    init(configuration: AccountsConfiguration, metrics: AccountsMetrics) {
+        self.configuration = configuration
+        self.metrics = metrics
+    }
+
+    var name: String { Self.name }
+    var stream: String { Self.stream }
+    var readsBodies: Bool { true }
+    var schema: [String] {
+        [
+            """
+            CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, account_type TEXT NOT NULL, tokens BIGINT NOT NULL, \
+            version BIGINT NOT NULL, data TEXT, body TEXT NOT NULL, accepted_at_ms BIGINT NOT NULL, callback_due_ms BIGINT NOT NULL, \
+            callback_state TEXT NOT NULL, callback_fired_at_ms BIGINT)
+            """,
+            "CREATE INDEX IF NOT EXISTS accounts_pending_callbacks ON accounts (callback_due_ms) WHERE callback_state = 'pending'",
+            "CREATE INDEX IF NOT EXISTS accounts_by_type ON accounts (account_type, tokens)",
+        ]
+    }
+
+    mutating func recover(from log: any EventLog) async throws {}
+
+    mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
+        let unseen = Set(events.compactMap(\.key)).subtracting(known.keys)
+        for statement in StateStatement.whereIn("SELECT id, version, callback_state FROM accounts WHERE id", unseen.map(StateValue.text)) {
+            for row in try await log.queryState(statement) {
+                guard let id = row.text(0), let version = row.integer(1) else { continue }
+                known[id] = AccountVersion(version: version, callback: row.text(2).flatMap(CallbackState.init(rawValue:)) ?? .fired)
+            }
+        }
+        for event in events {
+            guard let id = event.key,
+                let fields = event.body.withUnsafeReadableBytes({
+                    TopLevelFields.decode($0, names: ["accountType", "tokens", "callbackTimeMs", "data", "version"])
+                }),
+                let version = fields["version"]?.integer, let accountType = fields["accountType"]?.string,
+                let tokens = fields["tokens"]?.integer, let callbackTimeMs = fields["callbackTimeMs"]?.integer
+            else { continue }
+            switch AccountVersionRule.decide(current: known[id], update: version) {
+            case .stale(let current):
+                observations.append(.ignoredStale(id: id, version: version, currentVersion: current))
+            case .indexed(let cancelled):
+                if let cancelled { observations.append(.callbackCancelled(id: id, version: cancelled, byVersion: version)) }
+                observations.append(.indexed(id: id, version: version))
+                known[id] = AccountVersion(version: version, callback: .pending)
+                let dueMs = event.acceptedAtMs + Int64((Double(callbackTimeMs) * configuration.callbackDelayScale).rounded())
+                rows[id] = [
+                    .text(id), .text(accountType), .integer(tokens), .integer(version), fields["data"].map { .text($0.jsonText) } ?? .null,
+                    .text(String(buffer: event.body)), .integer(event.acceptedAtMs), .integer(dueMs), .text(CallbackState.pending.rawValue),
+                ]
+            }
+        }
+    }
+
+    mutating func flush(cursor: Int64) -> [StateStatement] {
+        defer {
+            rows.removeAll(keepingCapacity: true)
+            known.removeAll(keepingCapacity: true)
+        }
+        return StateStatement.insertRows(
+            "INSERT INTO accounts (id, account_type, tokens, version, data, body, accepted_at_ms, callback_due_ms, callback_state)",
+            rows: Array(rows.values),
+            tail: """
+                ON CONFLICT (id) DO UPDATE SET account_type = excluded.account_type, tokens = excluded.tokens, version = excluded.version, \
+                data = excluded.data, body = excluded.body, accepted_at_ms = excluded.accepted_at_ms, \
+                callback_due_ms = excluded.callback_due_ms, callback_state = excluded.callback_state, callback_fired_at_ms = NULL
+                """)
+    }
+
+    mutating func didCommit() {
+        for observation in observations {
+            switch observation {
+            case .indexed: metrics.indexed.increment()
+            case .ignoredStale: metrics.ignoredStale.increment()
+            case .callbackCancelled: metrics.callbacksCancelled.increment()
+            case .callbackFired, .callbackFailed: break
+            }
+            configuration.observer?(observation)
+        }
+        observations.removeAll(keepingCapacity: true)
+    }
+}

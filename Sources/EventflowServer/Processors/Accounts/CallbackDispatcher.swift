@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import EventflowCore
+import EventflowLog
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Fires account callbacks when they are due, from the durable `accounts` table.
+///
+/// Every 20 ms it asks the table for pending callbacks whose time has come, POSTs each
+/// (the account as ingested, `Idempotency-Key: <id>:<version>`) and records the fired
+/// ones in one commit. A callback whose row was replaced by a newer version before it
+/// was due no longer exists: that is the cancellation. After a crash, callbacks still
+/// pending fire as soon as the server is back (late rather than never); one that fired
+/// but was not yet recorded fires again, which the idempotency key makes harmless.
+final class CallbackDispatcher: Service {
+    private let log: any EventLog
+    private let configuration: AccountsConfiguration
+    private let metrics: AccountsMetrics
+    private let logger: Logger
+    /// Callback requests in flight at most.
+    private let concurrency = 64
+
+    struct Callback: Hashable, Sendable {
+        var id: String
+        var version: Int64
+    }
+
+    enum Signal: Sendable {
+        case completed(Callback, DeliveryOutcome)
+        case tick
+        case stop
+    }
+
+    init(log: any EventLog, configuration: AccountsConfiguration, metrics: AccountsMetrics, logger: Logger) {
+        self.log = log
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    private static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    func run() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (signals, post) = AsyncStream.makeStream(of: Signal.self)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(20))
+                        post.yield(.tick)
+                    }
+                }
+                var inFlight: Set<Callback> = []
+                var retries: [Callback: (failures: Int, notBeforeMs: Int64)] = [:]
+                var settled: [(Callback, CallbackState)] = []
+                var stopping = false
+                var lastPendingCount = ContinuousClock.now - .seconds(1)
+                for await signal in signals {
+                    switch signal {
+                    case .completed(let callback, let outcome):
+                        inFlight.remove(callback)
+                        switch outcome {
+                        case .delivered:
+                            retries[callback] = nil
+                            settled.append((callback, .fired))
+                        case .rejected(let status):
+                            retries[callback] = nil
+                            settled.append((callback, .failed))
+                            logger.warning("callback rejected", metadata: ["id": "\(callback.id)", "version": "\(callback.version)", "status": "\(status)"])
+                        case .throttled(let retryAfter), .failed(_, let retryAfter):
+                            retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: retryAfter)
+                        case .timedOut, .connectionFailed:
+                            retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: nil)
+                        }
+                    case .tick:
+                        if !settled.isEmpty {
+                            await record(settled)
+                            settled.removeAll()
+                        }
+                        if !stopping, inFlight.count < concurrency {
+                            for callback in await due(limit: concurrency + inFlight.count + retries.count) {
+                                guard inFlight.count < concurrency, !inFlight.contains(callback.key) else { continue }
+                                if let retry = retries[callback.key], retry.notBeforeMs > Self.nowMs { continue }
+                                inFlight.insert(callback.key)
+                                group.addTask { post.yield(.completed(callback.key, await self.send(callback.key, body: callback.body, client: client))) }
+                            }
+                        }
+                        if ContinuousClock.now - lastPendingCount >= .seconds(1) {
+                            lastPendingCount = ContinuousClock.now
+                            await countPending()
+                        }
+                    case .stop:
+                        stopping = true
+                    }
+                    if stopping, inFlight.isEmpty {
+                        if !settled.isEmpty { await record(settled) }
+                        break
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            post.yield(.stop)
+        }
+        try await client.shutdown()
+    }
+
+    private func backoff(_ failures: Int, retryAfter: Double?) -> (failures: Int, notBeforeMs: Int64) {
+        let delay = configuration.retry.delay(afterFailures: failures + 1, random: Double.random(in: 0..<1), retryAfter: retryAfter)
+        return (failures + 1, Self.nowMs + Int64(delay * 1000))
+    }
+
+    /// Pending callbacks whose time has come, soonest first.
+    private func due(limit: Int) async -> [(key: Callback, body: String)] {
+        do {
+            let rows = try await log.queryState(
+                StateStatement(
+                    "SELECT id, version, body FROM accounts WHERE callback_state = 'pending' AND callback_due_ms <= ? ORDER BY callback_due_ms LIMIT ?",
+                    [.integer(Self.nowMs), .integer(Int64(limit))]))
+            return rows.compactMap { row in
+                guard let id = row.text(0), let version = row.integer(1), let body = row.text(2) else { return nil }
+                return (Callback(id: id, version: version), body)
+            }
+        } catch {
+            logger.warning("reading due callbacks failed", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
+
+    /// Records fired and failed callbacks, unless the account moved on to a newer version meanwhile.
+    private func record(_ settled: [(Callback, CallbackState)]) async {
+        let nowMs = Self.nowMs
+        let statements = settled.map { callback, state in
+            StateStatement(
+                "UPDATE accounts SET callback_state = ?, callback_fired_at_ms = ? WHERE id = ? AND version = ? AND callback_state = 'pending'",
+                [.text(state.rawValue), .integer(nowMs), .text(callback.id), .integer(callback.version)])
+        }
+        do {
+            try await log.commitState(StateCommit(processor: AccountsStep.name, stream: AccountsStep.stream, cursor: nil, statements: statements))
+        } catch {
+            logger.warning("recording fired callbacks failed; they will fire again", metadata: ["error": "\(error)"])
+            return
+        }
+        for (callback, state) in settled {
+            if state == .fired {
+                metrics.callbacksFired.increment()
+                configuration.observer?(.callbackFired(id: callback.id, version: callback.version))
+            } else {
+                metrics.callbacksFailed.increment()
+                configuration.observer?(.callbackFailed(id: callback.id, version: callback.version))
+            }
+        }
+    }
+
+    private func countPending() async {
+        let rows = try? await log.queryState(StateStatement("SELECT COUNT(*) FROM accounts WHERE callback_state = 'pending'"))
+        metrics.callbacksPending.set(Double(rows?.first?.integer(0) ?? 0))
+    }
+
+    private func send(_ callback: Callback, body: String, client: HTTPClient) async -> DeliveryOutcome {
+        metrics.callbackAttempts.increment()
+        var request = HTTPClientRequest(url: configuration.callbackURL)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Idempotency-Key", value: "\(callback.id):\(callback.version)")
+        request.body = .bytes(ByteBuffer(string: body))
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(configuration.timeout.nanoseconds))
+            _ = try? await response.body.collect(upTo: 1 << 16)
+            return DeliveryOutcome(status: Int(response.status.code), retryAfter: DeliveryOutcome.retryAfterSeconds(response.headers.first(name: "Retry-After")))
+        } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout].contains(error) {
+            return .timedOut
+        } catch {
+            return .connectionFailed
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import EventflowMetrics
+import Prometheus
+
+/// What every processor reports: events processed, commits and their duration, restarts.
+struct ProcessorMetrics: Sendable {
+    let events: Counter
+    let commitDuration: DurationHistogram
+    let restarts: Counter
+
+    init(processor: String, registry: PrometheusCollectorRegistry) {
+        let labels = [("processor", processor)]
+        events = registry.counter("eventflow_processor_events_total", labels: labels, help: "Events a processor applied and committed")
+        commitDuration = registry.durationHistogram(
+            "eventflow_processor_commit_duration_seconds", labels: labels, buckets: ServerMetrics.requestBuckets,
+            help: "Duration of one processor commit: its state changes and cursor in one transaction")
+        restarts = registry.counter(
+            "eventflow_processor_restarts_total", labels: labels, help: "Times a processor failed and restarted from its last commit")
+    }
+}

@@ -1,0 +1,89 @@
+import EventflowCore
+import EventflowLog
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Runs a ``ProcessorStep`` as a service: reads its stream from the cursor, applies the
+/// events, and commits state and cursor together by batch size or time.
+///
+/// At most ``BatchFlushPolicy/maxEvents`` events are held uncommitted; the rest waits
+/// in the durable log, which is the back pressure. On graceful shutdown it commits what
+/// it holds and stops; on a failure it starts over from the last commit after a second.
+final class ProcessorRunner<Step: ProcessorStep>: Service {
+    private let log: any EventLog
+    private let policy: BatchFlushPolicy
+    private let metrics: ProcessorMetrics
+    private let logger: Logger
+    private let makeStep: @Sendable () -> Step
+    private let stopping = Atomic<Bool>(false)
+    /// Events read per query when catching up.
+    private let readChunk = 2000
+
+    init(log: any EventLog, policy: BatchFlushPolicy, metrics: ProcessorMetrics, logger: Logger, makeStep: @escaping @Sendable () -> Step) {
+        self.log = log
+        self.policy = policy
+        self.metrics = metrics
+        self.logger = logger
+        self.makeStep = makeStep
+    }
+
+    func run() async throws {
+        let name = makeStep().name
+        await withGracefulShutdownHandler {
+            while !isStopping {
+                do {
+                    try await process()
+                } catch {
+                    guard !isStopping else { break }
+                    metrics.restarts.increment()
+                    logger.error("processor failed; restarting from its last commit in 1 s", metadata: ["processor": "\(name)", "error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .relaxed)
+        }
+        logger.info("processor stopped", metadata: ["processor": "\(name)"])
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .relaxed) || Task.isCancelled }
+
+    private func process() async throws {
+        var step = makeStep()
+        try await log.prepareState(step.schema)
+        try await step.recover(from: log)
+        var next = try await log.cursor(processor: step.name, stream: step.stream)
+        var batch = policy
+        let clock = ContinuousClock()
+        let started = clock.now
+        func now() -> Double { (clock.now - started).seconds }
+        logger.info("processor started", metadata: ["processor": "\(step.name)", "stream": "\(step.stream)", "cursor": "\(next)"])
+
+        while true {
+            let stopping = isStopping
+            var read = 0
+            if !stopping, batch.room > 0, next < log.headOffset(stream: step.stream) {
+                let events = try await log.read(stream: step.stream, from: next, limit: min(batch.room, readChunk), bodies: step.readsBodies)
+                try await step.apply(events, log: log)
+                read = events.count
+                next += Int64(read)
+                batch.read(read, now: now())
+            }
+            if batch.shouldFlush(now: now()) || (stopping && batch.pending > 0) {
+                let commitStarted = clock.now
+                let statements = step.flush(cursor: next)
+                try await log.commitState(StateCommit(processor: step.name, stream: step.stream, cursor: next, statements: statements))
+                metrics.commitDuration.record(clock.now - commitStarted)
+                metrics.events.increment(by: Int64(batch.pending))
+                batch.flushed()
+                step.didCommit()
+            }
+            if stopping { return }
+            if read == 0 {
+                let untilDeadline = batch.deadline.map { max(0, $0 - now()) } ?? 1
+                try? await Task.sleep(for: .seconds(min(0.01, untilDeadline)))
+            }
+        }
+    }
+}
