@@ -10,8 +10,11 @@ import ServiceLifecycle
 /// HTTP server and stopped after it, so on SIGTERM/SIGINT in-flight requests finish
 /// their commits before the log closes.
 public enum EventflowApplication {
-    /// Opens the log in the configured data directory and builds the application.
-    public static func build(configuration: ServerConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    /// Opens the log in the configured data directory and builds the application;
+    /// `onServerRunning` gets the port it listens on (useful with port 0).
+    public static func build(
+        configuration: ServerConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
         let metrics = ServerMetrics(streams: configuration.streams.map(\.name))
         let log = try await SQLiteEventLog.open(
             configuration: LogConfiguration(
@@ -22,7 +25,7 @@ public enum EventflowApplication {
                 maxDatabaseBytes: configuration.maxDatabaseBytes,
                 onCommit: { metrics.recordCommit($0) }),
             logger: logger)
-        return build(configuration: configuration, log: log, logService: log, metrics: metrics, logger: logger)
+        return build(configuration: configuration, log: log, logService: log, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
     }
 
     /// The processors that read the log, started after it and stopped before it.
@@ -58,7 +61,8 @@ public enum EventflowApplication {
     }
 
     static func build(
-        configuration: ServerConfiguration, log: any EventLog, logService: any Service, metrics: ServerMetrics, logger: Logger
+        configuration: ServerConfiguration, log: any EventLog, logService: any Service, metrics: ServerMetrics, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let apiKey = APIKey(configuration.apiKey)
@@ -86,6 +90,7 @@ public enum EventflowApplication {
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow"),
             services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)] + processors(configuration, log: log, metrics: metrics, logger: logger),
+            onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
 }

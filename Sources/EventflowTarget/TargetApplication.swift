@@ -13,7 +13,10 @@ import Synchronization
 /// fault injection; and a ledger of every id it was sent, so a verifier can tell what
 /// was delivered, when, and how often.
 public enum TargetApplication {
-    public static func build(configuration: TargetConfiguration, logger: Logger) -> some ApplicationProtocol {
+    /// Builds the target; `onServerRunning` gets the port it listens on (useful with port 0).
+    public static func build(
+        configuration: TargetConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let target = ReferenceTarget(configuration: configuration)
         let router = Router(context: BasicRequestContext.self)
         router.post("/deliver") { request, _ in await target.receive(request, route: .deliver) }
@@ -34,6 +37,7 @@ public enum TargetApplication {
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow-target"),
+            onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
 }
