@@ -58,6 +58,7 @@ bench: bench-tools build-release ## Ingest (wrk beside nginx `return 202;`), del
 	scripts/bench-ingest.sh $(RELEASE_BIN)
 	SERVE_ARGS="--target-batch 50" scripts/bench-delivery.sh $(RELEASE_BIN)
 	EVENTS=20000 TARGET_ARGS="--rate 1000 --burst 200" SERVE_ARGS="--target-rate 1000 --target-burst 200" scripts/bench-delivery.sh $(RELEASE_BIN)
+	scripts/bench-frames.sh $(RELEASE_BIN)
 	scripts/bench-generator.sh .build/release
 
 clean: ## Remove build output and local data

@@ -1,7 +1,8 @@
 public import Foundation
 
 /// One valid event for each default stream, with a unique id, for checks that need
-/// "one event per stream".
+/// "one event per stream". The domain (`<id>.example`) and the log's service (`<id>`)
+/// derive from the id too, so each event's processor output can be found again.
 public enum SampleEvents {
     public static func event(stream: String, id: String, now: Date = Date()) -> String? {
         let seconds = Int(now.timeIntervalSince1970)
@@ -9,8 +10,8 @@ public enum SampleEvents {
         case "events": return #"{"id":"\#(id)","name":"smoke","timestamp":\#(seconds),"body":{"check":"smoke"}}"#
         case "frames": return #"{"id":"\#(id)","uid":"\#(userID(id))","ts":\#(seconds)}"#
         case "accounts": return #"{"id":"\#(id)","accountType":"smoke","tokens":1,"callbackTimeMs":0,"version":1,"data":{}}"#
-        case "domains": return #"{"id":"\#(id)","domain":"smoke-test.example","type":"delivered"}"#
-        case "logs": return #"{"id":"\#(id)","service_name":"smoke","payload":"hello","severity":"info","timestamp":\#(seconds)}"#
+        case "domains": return #"{"id":"\#(id)","domain":"\#(id).example","type":"delivered"}"#
+        case "logs": return #"{"id":"\#(id)","service_name":"\#(id)","payload":"hello","severity":"info","timestamp":\#(seconds)}"#
         default: return nil
         }
     }

@@ -50,8 +50,11 @@ public struct SmokeChecks: Sendable {
                 let read = try await probe.get("/v1/streams/\(stream)/events?from=\(offset)&limit=1")
                 let stored = (read.json?["events"] as? [[String: Any]])?.first?["id"] as? String
                 guard stored == id else { return (false, "202 at offset \(offset); read back id \(stored ?? "nothing")") }
-                guard stream == "events", let target else { return (true, "202 at offset \(offset); read back") }
-                return try await reachesTarget(id: id, offset: offset)
+                if stream == "events" {
+                    guard target != nil else { return (true, "202 at offset \(offset); read back (no target to check delivery)") }
+                    return try await reachesTarget(id: id, offset: offset)
+                }
+                return try await reachesOutput(stream: stream, id: id, offset: offset)
             }
         }
         await report.check("bad request gets 4xx") {
@@ -60,6 +63,30 @@ public struct SmokeChecks: Sendable {
             return (response.status == 400 && field == "uid", "POST frames with a numeric uid → \(response.status), field \(field ?? "none")")
         }
         return report
+    }
+
+    /// Waits up to 10 s for the stream's processor to show the sample event in its read API.
+    private func reachesOutput(stream: String, id: String, offset: Int) async throws -> (Bool, String) {
+        let seconds = Int(Date().timeIntervalSince1970)
+        let (path, description, found): (String, String, ([String: Any]) -> Bool) =
+            switch stream {
+            case "frames":
+                ("/v1/unique-users?from=\(seconds - 7 * 86_400)&to=\(seconds + 1)", "counted by unique-users",
+                    { (($0["results"] as? [[String: Any]]) ?? []).contains { $0["frames"] as? Int ?? 0 >= 1 } })
+            case "accounts": ("/v1/accounts/\(id)", "indexed by accounts", { $0["version"] as? Int == 1 })
+            case "domains": ("/domains/\(id).example", "counted by domains", { $0["delivered"] as? Int == 1 })
+            case "logs": ("/v1/logs/severity?service=\(id)", "stored by log-store", { ($0["counts"] as? [String: Int])?["info"] == 1 })
+            default: ("", "", { _ in false })
+            }
+        guard !path.isEmpty else { return (true, "202 at offset \(offset); read back (no processor output to check)") }
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < .seconds(10) {
+            if let json = try await probe.get(path).json, found(json) {
+                return (true, "202 at offset \(offset); \(description) after \(ContinuousClock.now - started)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (false, "202 at offset \(offset), but GET \(path) did not show it within 10 s")
     }
 
     /// Waits up to 10 s for the target's ledger to show `id` delivered.

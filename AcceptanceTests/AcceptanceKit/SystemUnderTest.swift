@@ -22,7 +22,7 @@ public final class SystemUnderTest {
         self.dataDirectory = dataDirectory
     }
 
-    /// Starts `eventflow target TARGET_ARGUMENTS` and `eventflow serve` delivering to it with SERVE_ARGUMENTS.
+    /// Starts `eventflow target TARGET_ARGUMENTS` and `eventflow serve` delivering (and sending account callbacks) to it with SERVE_ARGUMENTS.
     public static func spawn(binary: URL = SpawnedServer.defaultBinary, targetArguments: [String] = [], serveArguments: [String] = []) async throws
         -> SystemUnderTest
     {
@@ -30,7 +30,7 @@ public final class SystemUnderTest {
         do {
             let directory = makeTemporaryDirectory(prefix: "eventflow-acceptance")
             let server = try await SpawnedServer.serve(
-                dataDirectory: directory, arguments: ["--target-url", target.url + "/deliver"] + serveArguments, binary: binary)
+                dataDirectory: directory, arguments: ["--target-url", target.url + "/deliver", "--callback-url", target.url + "/callbacks"] + serveArguments, binary: binary)
             return SystemUnderTest(systemURL: server.url, targetURL: target.url, processes: [target, server], dataDirectory: directory)
         } catch {
             await target.stop()

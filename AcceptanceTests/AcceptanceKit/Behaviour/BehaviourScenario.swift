@@ -60,6 +60,7 @@ public protocol BehaviourScenario: Sendable {
 public enum BehaviourScenarios {
     public static let all: [any BehaviourScenario] = [
         MalformedInputScenario(), BackPressureScenario(), CrashScenario(), TargetOutageScenario(), ErrorBurstScenario(),
-        RateLimitScenario(), DuplicateSendsScenario(), OrderingWindowScenario(),
+        RateLimitScenario(), DuplicateSendsScenario(), OrderingWindowScenario(), UniqueUsersScenario(), AccountsScenario(),
+        DomainsScenario(), LogStoreScenario(),
     ]
 }

@@ -1,0 +1,63 @@
+import EventflowCore
+import Foundation
+
+/// The steps the per-workload scenarios share: send seeded events in order, SIGKILL and
+/// restart the server between two halves, and wait until the processor's output matches
+/// what the scenario computed itself from what it sent.
+struct WorkloadRun {
+    let context: ScenarioContext
+    let system: SystemUnderTest
+    var probe: HTTPProbe { HTTPProbe(baseURL: system.systemURL, timeout: .seconds(10)) }
+    var evidence: [String] = []
+
+    /// Sends `lines` to `stream` as NDJSON batches, one request at a time so the log keeps
+    /// the order sent; every batch must be acknowledged.
+    mutating func send(_ lines: ArraySlice<String>, to stream: String, batch: Int = 500) async throws {
+        var start = lines.startIndex
+        while start < lines.endIndex {
+            let end = min(start + batch, lines.endIndex)
+            let body = lines[start..<end].joined(separator: "\n")
+            let response = try await probe.post("/v1/streams/\(stream)/events", body: Array(body.utf8), contentType: "application/x-ndjson")
+            guard response.status == 202 else { throw SpawnError("\(stream): a batch got \(response.status): \(response.text.prefix(200))") }
+            start = end
+        }
+    }
+
+    /// SIGKILLs the server right after a half was acknowledged, usually while the processor
+    /// still works through it, and restarts it on the same data directory.
+    mutating func killAndRestart(processor: String, acknowledged: Int) async throws {
+        guard let server = system.server else { throw SpawnError("needs --spawn") }
+        let metrics = (try? PrometheusText.parse(try await probe.get("/metrics").text)) ?? []
+        let processed = metrics.value("eventflow_processor_events_total", ["processor": processor]) ?? 0
+        server.send(SIGKILL)
+        _ = try await server.waitForExit()
+        let restarted = try await system.restartServer(binary: context.binary ?? SpawnedServer.defaultBinary)
+        evidence.append(
+            "SIGKILL with \(acknowledged) events acknowledged and \(Int(processed)) committed by \(processor); restarted as pid \(restarted.process.processIdentifier)")
+    }
+
+    /// Checks until `check` returns no mismatches or `timeout` passes; passes when it did.
+    mutating func settle(timeout: Duration = .seconds(60), _ check: () async throws -> [String]) async throws -> Bool {
+        let started = ContinuousClock.now
+        var mismatches: [String] = []
+        while ContinuousClock.now - started < timeout {
+            mismatches = try await check()
+            if mismatches.isEmpty {
+                evidence.append("output matched the expected results \(String(format: "%.1f", (ContinuousClock.now - started).seconds)) s after the last batch")
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        evidence.append("after \(timeout): \(mismatches.count) mismatches, first: " + mismatches.prefix(5).joined(separator: "; "))
+        return false
+    }
+
+}
+
+extension HTTPProbe {
+    /// GETs `path` and returns its JSON object (empty when the answer is not one).
+    func object(_ path: String) async throws -> [String: Any] {
+        try await get(path).json ?? [:]
+    }
+}
+
