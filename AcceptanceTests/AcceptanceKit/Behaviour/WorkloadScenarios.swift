@@ -35,29 +35,23 @@ struct UniqueUsersScenario: BehaviourScenario {
         }
         let lines = frames.map { #"{"uid":"\#($0.uid)","ts":\#($0.ms),"meta":{"uid":1,"ts":"x","uid":2},"pad":"\#(String(repeating: "p", count: 200))"}"# }
 
-        return try await context.withSystem(serveArguments: ["--no-delivery"]) { system in
-            var run = WorkloadRun(context: context, system: system)
-            try await run.send(lines[..<15_000], to: "frames")
-            try await run.killAndRestart(processor: "unique-users", acknowledged: 15_000)
-            try await run.send(lines[15_000...], to: "frames")
-            let api = run.probe
-            let passed = try await run.settle {
-                let results = try await api.object("/v1/unique-users?window=1m")["results"] as? [[String: Any]] ?? []
-                var mismatches: [String] = []
-                if results.count != expected.count { mismatches.append("\(results.count) windows, expected \(expected.count)") }
-                for result in results {
-                    let start = Int64(result["start"] as? Int ?? -1)
-                    let want = expected[start] ?? ([], 0, 0)
-                    let got = (result["users"] as? Int ?? -1, result["frames"] as? Int ?? -1, result["late_dropped"] as? Int ?? -1)
-                    if got != (want.users.count, want.frames, want.late) {
-                        mismatches.append("window \(start): users/frames/late \(got), expected \((want.users.count, want.frames, want.late))")
-                    }
+        let late = expected.values.reduce(0) { $0 + $1.late }
+        return try await context.runWorkload(
+            stream: "frames", processor: "unique-users", lines: lines,
+            description: "30,000 frames over \(expected.count) windows, \(late) of them past the lateness"
+        ) { api, _ in
+            let results = try await api.object("/v1/unique-users?window=1m")["results"] as? [[String: Any]] ?? []
+            var mismatches: [String] = []
+            if results.count != expected.count { mismatches.append("\(results.count) windows, expected \(expected.count)") }
+            for result in results {
+                let start = Int64(result["start"] as? Int ?? -1)
+                let want = expected[start] ?? ([], 0, 0)
+                let got = (result["users"] as? Int ?? -1, result["frames"] as? Int ?? -1, result["late_dropped"] as? Int ?? -1)
+                if got != (want.users.count, want.frames, want.late) {
+                    mismatches.append("window \(start): users/frames/late \(got), expected \((want.users.count, want.frames, want.late))")
                 }
-                return mismatches
             }
-            let late = expected.values.reduce(0) { $0 + $1.late }
-            run.evidence.insert("30,000 frames over \(expected.count) windows, \(late) of them past the lateness", at: 0)
-            return ScenarioResult(passed: passed, evidence: run.evidence)
+            return mismatches
         }
     }
 }
@@ -98,41 +92,34 @@ struct AccountsScenario: BehaviourScenario {
         let lines = updates.map {
             #"{"id":"\#($0.id)","accountType":"\#($0.type)","tokens":\#($0.tokens),"callbackTimeMs":\#($0.callbackMs),"data":{"seq":\#($0.version)},"version":\#($0.version)}"#
         }
-        let half = lines.count / 2
-
-        return try await context.withSystem(serveArguments: ["--no-delivery"]) { system in
-            var run = WorkloadRun(context: context, system: system)
-            let target = HTTPProbe(baseURL: system.targetURL!)
-            try await run.send(lines[..<half], to: "accounts", batch: 50)
-            try await run.killAndRestart(processor: "accounts", acknowledged: half)
-            try await run.send(lines[half...], to: "accounts", batch: 50)
-            let api = run.probe
-            let passed = try await run.settle {
-                var fired: Set<String> = []
-                try await target.forEachLine("/callbacks/ledger") { line in
-                    if let id = PerformanceRun.field(line, "id"), PerformanceRun.field(line, "first_delivered_at_ms") != nil { fired.insert(String(id)) }
-                }
-                var mismatches: [String] = []
-                for (id, account) in newest.sorted(by: { $0.key < $1.key }) where !fired.contains("\(id):\(account.version)") {
-                    mismatches.append("callback of \(id) version \(account.version) not fired")
-                }
-                let sent = Set(updates.map { "\($0.id):\($0.version)" })
-                for key in fired where !sent.contains(key) { mismatches.append("callback \(key) fired but never sent") }
-                guard mismatches.isEmpty else { return mismatches }
-                for (id, account) in newest {
-                    let stored = try await api.object("/v1/accounts/\(id)")
-                    if stored["version"] as? Int != account.version || stored["tokens"] as? Int != account.tokens || stored["callback"] as? String != "fired" {
-                        mismatches.append("\(id): \(stored), expected version \(account.version) tokens \(account.tokens) callback fired")
-                    }
-                }
-                let served = try await api.object("/v1/accounts/top")["top"] as? [[String: Any]] ?? []
-                let expectedTop = top.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.id)" }
-                let servedTop = served.map { "\($0["accountType"] as? String ?? "")=\($0["id"] as? String ?? "")" }
-                if servedTop != expectedTop { mismatches.append("top \(servedTop), expected \(expectedTop)") }
-                return mismatches
+        let repeated = updates.count - Set(updates.map { "\($0.id):\($0.version)" }).count
+        return try await context.runWorkload(
+            stream: "accounts", processor: "accounts", lines: lines, batch: 50,
+            description: "\(updates.count) updates of \(newest.count) accounts, shuffled, \(repeated) repeated"
+        ) { api, system in
+            let target = HTTPProbe(baseURL: system.targetURL ?? "")
+            var fired: Set<String> = []
+            try await target.forEachLine("/callbacks/ledger") { line in
+                if let id = PerformanceRun.field(line, "id"), PerformanceRun.field(line, "first_delivered_at_ms") != nil { fired.insert(String(id)) }
             }
-            run.evidence.insert("\(updates.count) updates of \(newest.count) accounts, shuffled, \(updates.count - Set(updates.map { "\($0.id):\($0.version)" }).count) repeated", at: 0)
-            return ScenarioResult(passed: passed, evidence: run.evidence)
+            var mismatches: [String] = []
+            for (id, account) in newest.sorted(by: { $0.key < $1.key }) where !fired.contains("\(id):\(account.version)") {
+                mismatches.append("callback of \(id) version \(account.version) not fired")
+            }
+            let sent = Set(updates.map { "\($0.id):\($0.version)" })
+            for key in fired where !sent.contains(key) { mismatches.append("callback \(key) fired but never sent") }
+            guard mismatches.isEmpty else { return mismatches }
+            for (id, account) in newest {
+                let stored = try await api.object("/v1/accounts/\(id)")
+                if stored["version"] as? Int != account.version || stored["tokens"] as? Int != account.tokens || stored["callback"] as? String != "fired" {
+                    mismatches.append("\(id): \(stored), expected version \(account.version) tokens \(account.tokens) callback fired")
+                }
+            }
+            let served = try await api.object("/v1/accounts/top")["top"] as? [[String: Any]] ?? []
+            let expectedTop = top.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.id)" }
+            let servedTop = served.map { "\($0["accountType"] as? String ?? "")=\($0["id"] as? String ?? "")" }
+            if servedTop != expectedTop { mismatches.append("top \(servedTop), expected \(expectedTop)") }
+            return mismatches
         }
     }
 }
@@ -165,29 +152,21 @@ struct DomainsScenario: BehaviourScenario {
             let domain = index % 3 == 0 ? event.domain.uppercased() : event.domain
             return #"{"domain":"\#(domain)","type":"\#(event.type)"}"#
         }
-        let half = lines.count / 2
-
-        return try await context.withSystem(serveArguments: ["--no-delivery"]) { system in
-            var run = WorkloadRun(context: context, system: system)
-            try await run.send(lines[..<half], to: "domains")
-            try await run.killAndRestart(processor: "domains", acknowledged: half)
-            try await run.send(lines[half...], to: "domains")
-            let api = run.probe
-            let passed = try await run.settle {
-                var mismatches: [String] = []
-                for (domain, count) in counts.sorted(by: { $0.key < $1.key }) {
-                    let want = count.bounced > 0 ? "not catch-all" : count.delivered > 1000 ? "catch-all" : "unknown"
-                    let got = try await api.object("/domains/\(domain)")
-                    if got["status"] as? String != want || got["delivered"] as? Int != count.delivered {
-                        mismatches.append("\(domain): \(got["status"] ?? "?") with \(got["delivered"] ?? "?") delivered, expected \(want) with \(count.delivered)")
-                        if mismatches.count >= 5 { break }
-                    }
+        let catchAll = counts.values.filter { $0.bounced == 0 && $0.delivered > 1000 }.count
+        return try await context.runWorkload(
+            stream: "domains", processor: "domains", lines: lines,
+            description: "\(events.count) events over \(counts.count) domains (\(catchAll) catch-all), a third upper-cased"
+        ) { api, _ in
+            var mismatches: [String] = []
+            for (domain, count) in counts.sorted(by: { $0.key < $1.key }) {
+                let want = count.bounced > 0 ? "not catch-all" : count.delivered > 1000 ? "catch-all" : "unknown"
+                let got = try await api.object("/domains/\(domain)")
+                if got["status"] as? String != want || got["delivered"] as? Int != count.delivered {
+                    mismatches.append("\(domain): \(got["status"] ?? "?") with \(got["delivered"] ?? "?") delivered, expected \(want) with \(count.delivered)")
+                    if mismatches.count >= 5 { break }
                 }
-                return mismatches
             }
-            let catchAll = counts.values.filter { $0.bounced == 0 && $0.delivered > 1000 }.count
-            run.evidence.insert("\(events.count) events over \(counts.count) domains (\(catchAll) catch-all), a third upper-cased", at: 0)
-            return ScenarioResult(passed: passed, evidence: run.evidence)
+            return mismatches
         }
     }
 }
@@ -212,27 +191,21 @@ struct LogStoreScenario: BehaviourScenario {
             return #"{"service_name":"\#(service)","payload":"line \#(index)","severity":"\#(severity)","timestamp":\#(1_763_900_000 + index)}"#
         }
 
-        return try await context.withSystem(serveArguments: ["--no-delivery"]) { system in
-            var run = WorkloadRun(context: context, system: system)
-            try await run.send(lines[..<10_000], to: "logs")
-            try await run.killAndRestart(processor: "log-store", acknowledged: 10_000)
-            try await run.send(lines[10_000...], to: "logs")
-            let api = run.probe
-            let passed = try await run.settle {
-                var mismatches: [String] = []
-                for (service, want) in expected.sorted(by: { $0.key < $1.key }) {
-                    let counts = try await api.object("/v1/logs/severity?service=\(service)")["counts"] as? [String: Int] ?? [:]
-                    let full = Dictionary(uniqueKeysWithValues: severities.map { ($0, want[$0] ?? 0) })
-                    if counts != full { mismatches.append("\(service): \(counts), expected \(full)") }
-                    let latest = try await api.object("/v1/logs?service=\(service)&limit=1")["logs"] as? [[String: Any]]
-                    if latest?.first?["payload"] as? String != lastPayload[service] {
-                        mismatches.append("\(service): latest line \(latest?.first?["payload"] ?? "none"), expected \(lastPayload[service] ?? "")")
-                    }
+        return try await context.runWorkload(
+            stream: "logs", processor: "log-store", lines: lines,
+            description: "20,000 lines over \(expected.count) services, flushed by 5,000 or every second"
+        ) { api, _ in
+            var mismatches: [String] = []
+            for (service, want) in expected.sorted(by: { $0.key < $1.key }) {
+                let counts = try await api.object("/v1/logs/severity?service=\(service)")["counts"] as? [String: Int] ?? [:]
+                let full = Dictionary(uniqueKeysWithValues: severities.map { ($0, want[$0] ?? 0) })
+                if counts != full { mismatches.append("\(service): \(counts), expected \(full)") }
+                let latest = try await api.object("/v1/logs?service=\(service)&limit=1")["logs"] as? [[String: Any]]
+                if latest?.first?["payload"] as? String != lastPayload[service] {
+                    mismatches.append("\(service): latest line \(latest?.first?["payload"] ?? "none"), expected \(lastPayload[service] ?? "")")
                 }
-                return mismatches
             }
-            run.evidence.insert("20,000 lines over \(expected.count) services, flushed by 5,000 or every second", at: 0)
-            return ScenarioResult(passed: passed, evidence: run.evidence)
+            return mismatches
         }
     }
 }

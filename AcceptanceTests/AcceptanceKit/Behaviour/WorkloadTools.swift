@@ -54,6 +54,27 @@ struct WorkloadRun {
 
 }
 
+extension ScenarioContext {
+    /// The run every workload scenario makes: a fresh system without delivery, the first
+    /// half of `lines` sent to `stream`, a SIGKILL and restart, the second half, then
+    /// `check` (given the system's API and the system) until it reports no mismatches.
+    func runWorkload(
+        stream: String, processor: String, lines: [String], batch: Int = 500, description: String,
+        check: @escaping (HTTPProbe, SystemUnderTest) async throws -> [String]
+    ) async throws -> ScenarioResult {
+        try await withSystem(serveArguments: ["--no-delivery"]) { system in
+            var run = WorkloadRun(context: self, system: system)
+            let half = lines.count / 2
+            try await run.send(lines[..<half], to: stream, batch: batch)
+            try await run.killAndRestart(processor: processor, acknowledged: half)
+            try await run.send(lines[half...], to: stream, batch: batch)
+            let api = run.probe
+            let passed = try await run.settle { try await check(api, system) }
+            return ScenarioResult(passed: passed, evidence: [description] + run.evidence)
+        }
+    }
+}
+
 extension HTTPProbe {
     /// GETs `path` and returns its JSON object (empty when the answer is not one).
     func object(_ path: String) async throws -> [String: Any] {

@@ -86,9 +86,13 @@ public final class SQLiteEventLog: EventLog, Service {
 
     public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        // Rows of a commit become visible to this connection a moment before the writer
+        // publishes the new head; reading only below the published head keeps every
+        // offset a reader sees within what `headOffset` and cursor commits accept.
+        let head = headOffset(stream: stream)
         let rows = try await reader.query(
-            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? ORDER BY event_offset LIMIT ?",
-            [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(limit))])
+            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? AND event_offset < ? ORDER BY event_offset LIMIT ?",
+            [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(head)), .integer(SQLiteInt64(limit))])
         return rows.map { row in
             StoredEvent(
                 stream: stream,

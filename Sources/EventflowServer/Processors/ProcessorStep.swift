@@ -7,7 +7,7 @@ import EventflowLog
 /// one transaction, then calls ``didCommit()``. After any failure it discards the step
 /// and starts a fresh one with ``recover(from:)``, so in-memory state always derives
 /// from committed state and replay never counts twice.
-protocol ProcessorStep {
+protocol ProcessorStep: SendableMetatype {
     /// The processor's name, as in its cursor and metrics.
     var name: String { get }
     var stream: String { get }
