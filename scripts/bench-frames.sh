@@ -28,7 +28,13 @@ echo "wrk -t$threads -c$connections -d${seconds}s, NDJSON batches of 100 frames 
 started=$(date +%s.%N)
 wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s scripts/wrk/frames-ndjson.lua "http://127.0.0.1:$port/v1/streams/frames/events" > "$work/wrk.txt"
 ingest_ended=$(date +%s.%N)
+# Requests wrk left in flight still commit after it exits: wait until the head stays put.
 committed=$(head_offset)
+while sleep 0.3; do
+  now=$(head_offset)
+  [ "$now" -eq "$committed" ] && break
+  committed=$now
+done
 for _ in $(seq 1 1200); do
   counted=$(metric 'eventflow_processor_events_total{processor="unique-users"}')
   [ "${counted%.*}" -ge "$committed" ] && break

@@ -48,8 +48,9 @@ public enum EventflowApplication {
         }
         if let accounts = configuration.accounts, serves(AccountsStep.stream) {
             let accountsMetrics = AccountsMetrics(registry: registry)
-            processors.append(runner(quick) { AccountsStep(configuration: accounts, metrics: accountsMetrics) })
-            processors.append(CallbackDispatcher(log: log, configuration: accounts, metrics: accountsMetrics, logger: logger))
+            let claims = CallbackClaims()
+            processors.append(runner(quick) { AccountsStep(configuration: accounts, metrics: accountsMetrics, claims: claims) })
+            processors.append(CallbackDispatcher(log: log, configuration: accounts, metrics: accountsMetrics, claims: claims, logger: logger))
         }
         if configuration.domains, serves(DomainsStep.stream) {
             processors.append(runner(quick) { DomainsStep() })

@@ -14,19 +14,24 @@ struct AccountsStep: ProcessorStep {
 
     let configuration: AccountsConfiguration
     let metrics: AccountsMetrics
+    let claims: CallbackClaims
     private var known: [String: AccountVersion] = [:]
     private var rows: [String: [StateValue]] = [:]
     private var observations: [AccountsObservation] = []
+    private var cancelled: [CallbackDispatcher.Callback] = []
 
-    init(configuration: AccountsConfiguration, metrics: AccountsMetrics) {
+    init(configuration: AccountsConfiguration, metrics: AccountsMetrics, claims: CallbackClaims) {
         self.configuration = configuration
         self.metrics = metrics
+        self.claims = claims
     }
 
     var name: String { Self.name }
     var stream: String { Self.stream }
     var readsBodies: Bool { true }
-    var schema: [String] {
+    var schema: [String] { Self.schema }
+
+    static var schema: [String] {
         [
             """
             CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, account_type TEXT NOT NULL, tokens BIGINT NOT NULL, \
@@ -38,7 +43,9 @@ struct AccountsStep: ProcessorStep {
         ]
     }
 
-    mutating func recover(from log: any EventLog) async throws {}
+    mutating func recover(from log: any EventLog) async throws {
+        claims.forgetAllCancelled()
+    }
 
     mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
         let unseen = Set(events.compactMap(\.key)).subtracting(known.keys)
@@ -59,8 +66,11 @@ struct AccountsStep: ProcessorStep {
             switch AccountVersionRule.decide(current: known[id], update: version) {
             case .stale(let current):
                 observations.append(.ignoredStale(id: id, version: version, currentVersion: current))
-            case .indexed(let cancelled):
-                if let cancelled { observations.append(.callbackCancelled(id: id, version: cancelled, byVersion: version)) }
+            case .indexed(let replaced):
+                if let replaced, claims.cancel(CallbackDispatcher.Callback(id: id, version: replaced)) {
+                    cancelled.append(CallbackDispatcher.Callback(id: id, version: replaced))
+                    observations.append(.callbackCancelled(id: id, version: replaced, byVersion: version))
+                }
                 observations.append(.indexed(id: id, version: version))
                 known[id] = AccountVersion(version: version, callback: .pending)
                 let dueMs = event.acceptedAtMs + Int64((Double(callbackTimeMs) * configuration.callbackDelayScale).rounded())
@@ -88,6 +98,8 @@ struct AccountsStep: ProcessorStep {
     }
 
     mutating func didCommit() {
+        claims.forgetCancelled(cancelled)
+        cancelled.removeAll(keepingCapacity: true)
         for observation in observations {
             switch observation {
             case .indexed: metrics.indexed.increment()

@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// Fires account callbacks when they are due, from the durable `accounts` table.
 ///
 /// Every 20 ms it asks the table for pending callbacks whose time has come, POSTs each
-/// (the account as ingested, `Idempotency-Key: <id>:<version>`) and records the fired
+/// (the account as ingested, `Idempotency-Key: <id>:<version>`; see ``CallbackClaims``
+/// for the race with cancellation) and records the fired
 /// ones in one commit. A callback whose row was replaced by a newer version before it
 /// was due no longer exists: that is the cancellation. After a crash, callbacks still
 /// pending fire as soon as the server is back (late rather than never); one that fired
@@ -19,6 +20,7 @@ final class CallbackDispatcher: Service {
     private let configuration: AccountsConfiguration
     private let metrics: AccountsMetrics
     private let logger: Logger
+    private let claims: CallbackClaims
     /// Callback requests in flight at most.
     private let concurrency = 64
 
@@ -33,8 +35,9 @@ final class CallbackDispatcher: Service {
         case stop
     }
 
-    init(log: any EventLog, configuration: AccountsConfiguration, metrics: AccountsMetrics, logger: Logger) {
+    init(log: any EventLog, configuration: AccountsConfiguration, metrics: AccountsMetrics, claims: CallbackClaims, logger: Logger) {
         self.log = log
+        self.claims = claims
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -43,6 +46,10 @@ final class CallbackDispatcher: Service {
     private static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func run() async throws {
+        while (try? await log.prepareState(AccountsStep.schema)) == nil {
+            logger.warning("creating the accounts tables failed; retrying in 1 s")
+            try await Task.sleep(for: .seconds(1))
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let (signals, post) = AsyncStream.makeStream(of: Signal.self)
         await withGracefulShutdownHandler {
@@ -62,6 +69,7 @@ final class CallbackDispatcher: Service {
                     switch signal {
                     case .completed(let callback, let outcome):
                         inFlight.remove(callback)
+                        if outcome != .delivered { claims.release(callback) }
                         switch outcome {
                         case .delivered:
                             retries[callback] = nil
@@ -84,6 +92,7 @@ final class CallbackDispatcher: Service {
                             for callback in await due(limit: concurrency + inFlight.count + retries.count) {
                                 guard inFlight.count < concurrency, !inFlight.contains(callback.key) else { continue }
                                 if let retry = retries[callback.key], retry.notBeforeMs > Self.nowMs { continue }
+                                guard claims.claim(callback.key) else { continue }
                                 inFlight.insert(callback.key)
                                 group.addTask { post.yield(.completed(callback.key, await self.send(callback.key, body: callback.body, client: client))) }
                             }
@@ -142,9 +151,11 @@ final class CallbackDispatcher: Service {
             try await log.commitState(StateCommit(processor: AccountsStep.name, stream: AccountsStep.stream, cursor: nil, statements: statements))
         } catch {
             logger.warning("recording fired callbacks failed; they will fire again", metadata: ["error": "\(error)"])
+            for (callback, _) in settled { claims.release(callback) }
             return
         }
         for (callback, state) in settled {
+            claims.release(callback)
             if state == .fired {
                 metrics.callbacksFired.increment()
                 configuration.observer?(.callbackFired(id: callback.id, version: callback.version))
