@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 
 extension TestClientProtocol {
@@ -101,6 +102,37 @@ extension TestClientProtocol {
             #expect(try await client.execute(uri: "/v1/unique-users?window=7m", method: .get).json["field"] as? String == "window")
             let ranged = try await client.execute(uri: "/v1/unique-users?from=\(base + 60)&to=\(base + 120)", method: .get).json
             #expect((ranged["results"] as? [[String: Any]])?.count == 1)
+        }
+    }
+
+    @Test func uniqueUsersPublishesEmittedResultsToTheResultsURL() async throws {
+        let received = Mutex<[Data]>([])
+        @Sendable func results() -> [[String: Any]] {
+            received.withLock { $0 }.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [[String: Any]] ?? [] }
+        }
+        let router = Router()
+        router.post("/results") { request, _ -> HTTPResponse.Status in
+            let body = Data(buffer: try await request.body.collect(upTo: 1 << 20))
+            received.withLock { $0.append(body) }
+            return .ok
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { receiver in
+            try await withServer({ $0.uniqueUsers?.resultsURL = "http://127.0.0.1:\(receiver.port!)/results" }) { client, _ in
+                let frames = [
+                    #"{"uid":"a1","ts":1468244341}"#, #"{"uid":"a2","ts":1468244342}"#, #"{"uid":"a1","ts":1468244343}"#,
+                    #"{"uid":"a3","ts":1468244406}"#,
+                ]
+                #expect(try await client.ingest("frames", frames.joined(separator: "\n"), contentType: "application/x-ndjson").status == .accepted)
+                let deadline = ContinuousClock.now + .seconds(20)
+                while !results().contains(where: { $0["final"] as? Bool == true }), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let final = results().first { $0["final"] as? Bool == true }
+                #expect(final?["window"] as? String == "1m")
+                #expect(final?["start"] as? Int == 1_468_244_340)
+                #expect(final?["users"] as? Int == 2)
+                #expect(final?["frames"] as? Int == 3)
+            }
         }
     }
 

@@ -28,29 +28,34 @@ public enum TopLevelValue: Sendable, Equatable {
 /// Reads named top-level members of an event body that ingest already validated.
 ///
 /// Processors call it for the few fields ingest did not extract into the stored event
-/// (a domain event's `type`, a log line's severity): one scan, nothing else decoded.
-public enum TopLevelFields {
-    /// The members of the JSON object in `bytes` whose keys are in `names`; nil when the
-    /// bytes are not one JSON object.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, names: Set<String>) -> [String: TopLevelValue]? {
+/// (a domain event's `type`, a log line's severity): one scan, and only the named values
+/// decoded; keys are compared as bytes, so the other members cost nothing.
+public struct TopLevelFields: Sendable {
+    private let names: [(name: String, bytes: [UInt8])]
+
+    public init(_ names: [String]) {
+        self.names = names.map { ($0, Array($0.utf8)) }
+    }
+
+    /// The named members of the JSON object in `bytes`; nil when the bytes are not one JSON object.
+    public func decode(_ bytes: UnsafeRawBufferPointer) -> [String: TopLevelValue]? {
         var scanner = JSONScanner(bytes)
         var members: [JSONMember] = []
         guard (try? scanner.scanObject(into: &members)) != nil else { return nil }
         var fields: [String: TopLevelValue] = [:]
         for member in members {
-            let key = JSONValueDecoding.string(bytes, member.key, hasEscapes: member.keyHasEscapes)
-            guard names.contains(key) else { continue }
+            guard let name = names.first(where: { JSONValueDecoding.key(bytes, member, equals: $0.bytes) })?.name else { continue }
             switch member.kind {
             case .string:
-                fields[key] = .string(JSONValueDecoding.string(bytes, member.value, hasEscapes: member.valueHasEscapesOrFraction))
+                fields[name] = .string(JSONValueDecoding.string(bytes, member.value, hasEscapes: member.valueHasEscapesOrFraction))
             case .number:
                 if case .value(let integer) = JSONValueDecoding.integer(bytes, member.value, hasFraction: member.valueHasEscapesOrFraction) {
-                    fields[key] = .integer(integer)
+                    fields[name] = .integer(integer)
                 } else {
-                    fields[key] = .json(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[member.value]), as: UTF8.self))
+                    fields[name] = .json(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[member.value]), as: UTF8.self))
                 }
             default:
-                fields[key] = .json(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[member.value]), as: UTF8.self))
+                fields[name] = .json(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[member.value]), as: UTF8.self))
             }
         }
         return fields

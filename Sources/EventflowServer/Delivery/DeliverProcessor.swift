@@ -203,30 +203,7 @@ final class DeliverProcessor: Service {
         }
         if events.count > 1 { body.append(UInt8(ascii: "]")) }
 
-        var request = HTTPClientRequest(url: configuration.targetURL)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        if events.count == 1, let id = events[0].id { request.headers.add(name: "Idempotency-Key", value: id) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        do {
-            let response = try await client.execute(request, timeout: .nanoseconds(configuration.timeout.nanoseconds))
-            var excerpt = ""
-            for try await chunk in response.body where excerpt.utf8.count < 512 {
-                excerpt += String(buffer: chunk)
-            }
-            let retryAfter = DeliveryOutcome.retryAfterSeconds(response.headers.first(name: "Retry-After"))
-            return (DeliveryOutcome(status: Int(response.status.code), retryAfter: retryAfter), String(excerpt.prefix(512)))
-        } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout].contains(error) {
-            return (.timedOut, "")
-        } catch {
-            return (.connectionFailed, "")
-        }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let headers = events.count == 1 ? events[0].id.map { [("Idempotency-Key", $0)] } ?? [] : []
+        return await client.postJSON(configuration.targetURL, body: ByteBuffer(bytes: body), headers: headers, timeout: configuration.timeout)
     }
 }

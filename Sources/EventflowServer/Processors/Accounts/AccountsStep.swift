@@ -11,6 +11,7 @@ import EventflowLog
 struct AccountsStep: ProcessorStep {
     static let name = "accounts"
     static let stream = "accounts"
+    static let fields = TopLevelFields(["accountType", "tokens", "callbackTimeMs", "data", "version"])
 
     let configuration: AccountsConfiguration
     let metrics: AccountsMetrics
@@ -57,9 +58,7 @@ struct AccountsStep: ProcessorStep {
         }
         for event in events {
             guard let id = event.key,
-                let fields = event.body.withUnsafeReadableBytes({
-                    TopLevelFields.decode($0, names: ["accountType", "tokens", "callbackTimeMs", "data", "version"])
-                }),
+                let fields = event.body.withUnsafeReadableBytes({ Self.fields.decode($0) }),
                 let version = fields["version"]?.integer, let accountType = fields["accountType"]?.string,
                 let tokens = fields["tokens"]?.integer, let callbackTimeMs = fields["callbackTimeMs"]?.integer
             else { continue }

@@ -173,19 +173,9 @@ final class CallbackDispatcher: Service {
 
     private func send(_ callback: Callback, body: String, client: HTTPClient) async -> DeliveryOutcome {
         metrics.callbackAttempts.increment()
-        var request = HTTPClientRequest(url: configuration.callbackURL)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Idempotency-Key", value: "\(callback.id):\(callback.version)")
-        request.body = .bytes(ByteBuffer(string: body))
-        do {
-            let response = try await client.execute(request, timeout: .nanoseconds(configuration.timeout.nanoseconds))
-            _ = try? await response.body.collect(upTo: 1 << 16)
-            return DeliveryOutcome(status: Int(response.status.code), retryAfter: DeliveryOutcome.retryAfterSeconds(response.headers.first(name: "Retry-After")))
-        } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout].contains(error) {
-            return .timedOut
-        } catch {
-            return .connectionFailed
-        }
+        let (outcome, _) = await client.postJSON(
+            configuration.callbackURL, body: ByteBuffer(string: body), headers: [("Idempotency-Key", "\(callback.id):\(callback.version)")],
+            timeout: configuration.timeout)
+        return outcome
     }
 }

@@ -9,6 +9,7 @@ struct DomainsStep: ProcessorStep {
     static let name = "domains"
     static let stream = "domains"
     static let table = "domain_counts"
+    static let fields = TopLevelFields(["type"])
 
     var name: String { Self.name }
     var stream: String { Self.stream }
@@ -24,7 +25,7 @@ struct DomainsStep: ProcessorStep {
     mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
         for event in events {
             guard let domain = event.key else { continue }
-            let type = event.body.withUnsafeReadableBytes { TopLevelFields.decode($0, names: ["type"])?["type"]?.string }
+            let type = event.body.withUnsafeReadableBytes { Self.fields.decode($0)?["type"]?.string }
             switch type {
             case "delivered": deltas[domain, default: (0, 0)].delivered += 1
             case "bounced": deltas[domain, default: (0, 0)].bounced += 1

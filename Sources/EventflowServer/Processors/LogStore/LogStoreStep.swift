@@ -8,6 +8,7 @@ struct LogStoreStep: ProcessorStep {
     static let name = "log-store"
     static let stream = "logs"
     static let severities = ["debug", "info", "warn", "error", "fatal"]
+    static let fields = TopLevelFields(["severity", "payload", "timestamp"])
 
     var name: String { Self.name }
     var stream: String { Self.stream }
@@ -39,7 +40,7 @@ struct LogStoreStep: ProcessorStep {
     mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
         for event in events {
             guard let service = event.key,
-                let fields = event.body.withUnsafeReadableBytes({ TopLevelFields.decode($0, names: ["severity", "payload", "timestamp"]) }),
+                let fields = event.body.withUnsafeReadableBytes({ Self.fields.decode($0) }),
                 let severity = fields["severity"]?.string, let payload = fields["payload"]?.string, let timestamp = fields["timestamp"]
             else { continue }
             rows.append([
