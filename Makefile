@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release/eventflow
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: help build build-release run test test-tools acceptance smoke behaviour perf report-screenshot bench bench-tools clean
+.PHONY: help build build-release run test test-tools postgres postgres-stop acceptance smoke behaviour perf report-screenshot bench bench-tools clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,9 +24,17 @@ run: build-release ## Run the server on 127.0.0.1:$(PORT) with data in $(DATA_DI
 test-tools: ## Install what the tests need (promtool) when missing
 	@scripts/ensure-tool.sh promtool prometheus
 
-test: test-tools ## Unit and integration tests (real SQLite, real HTTP on loopback)
+test: test-tools ## Unit and integration tests (real SQLite, a throwaway PostgreSQL, real HTTP on loopback)
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	scripts/with-postgres.sh $(SWIFT) test --skip-build
+
+POSTGRES_DIR ?= /tmp/eventflow-postgres
+
+postgres: ## Start a throwaway PostgreSQL on a free loopback port in $(POSTGRES_DIR) and print its URL
+	@scripts/postgres.sh start $(POSTGRES_DIR)
+
+postgres-stop: ## Stop the PostgreSQL of `make postgres` and delete its directory
+	@scripts/postgres.sh stop $(POSTGRES_DIR)
 
 PROFILE ?= LoadProfiles/5x-peak.yaml
 DURATION_SCALE ?= 1

@@ -65,6 +65,11 @@ public struct DeadLetter: Sendable, Equatable {
         self.failedAtMs = failedAtMs
         self.event = event
     }
+
+    /// The event as it is appended again on replay.
+    public var record: LogRecord {
+        LogRecord(id: event.id, key: event.key, eventTimeMs: event.eventTimeMs, body: event.body)
+    }
 }
 
 /// Where an append landed.
@@ -111,6 +116,8 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The log is closing and takes no more writes.
     case shuttingDown
     case unknownStream(String)
+    /// Another process took over this processor's lease; its work since then is its own.
+    case leaseLost(processor: String, stream: String)
 
     public var description: String {
         switch self {
@@ -118,6 +125,7 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
         case .storageFailed(let reason): "storage failed: \(reason)"
         case .shuttingDown: "the log is shutting down"
         case .unknownStream(let name): "unknown stream '\(name)'"
+        case .leaseLost(let processor, let stream): "processor \(processor) lost its lease on stream \(stream) to another process"
         }
     }
 }
@@ -169,6 +177,16 @@ public protocol EventLog: Sendable {
     func commitState(_ commit: StateCommit) async throws
     /// Reads a processor's committed state.
     func queryState(_ statement: StateStatement) async throws -> [StateRow]
+    /// Claims the work of `processor` on `stream` for this process; true when this process
+    /// holds it. Of several processes sharing one log, one at a time holds a lease; the log
+    /// renews it while the process lives, and cursor and state commits of a processor whose
+    /// lease another process took fail with ``EventLogError/leaseLost(processor:stream:)``.
+    func acquireLease(processor: String, stream: String) async throws -> Bool
+    /// Whether this process still holds the lease, as of its last renewal.
+    func holdsLease(processor: String, stream: String) -> Bool
+    /// Gives the lease up at once (on a graceful stop) so another process takes over without
+    /// waiting for it to expire.
+    func releaseLease(processor: String, stream: String) async
 }
 
 extension EventLog {

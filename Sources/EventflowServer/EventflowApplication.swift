@@ -16,21 +16,30 @@ public enum EventflowApplication {
         configuration: ServerConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         let metrics = ServerMetrics(streams: configuration.streams.map(\.name))
-        let log = try await SQLiteEventLog.open(
-            configuration: LogConfiguration(
-                dataDirectory: configuration.dataDirectory,
-                streams: configuration.streams.map(\.name),
-                groupCommit: configuration.groupCommit,
-                maxCommitDelay: configuration.maxCommitDelay,
-                maxDatabaseBytes: configuration.maxDatabaseBytes,
-                onCommit: { metrics.recordCommit($0) }),
-            logger: logger)
+        let streams = configuration.streams.map(\.name)
+        let log: any EventLog & Service
+        switch configuration.storage {
+        case .sqlite:
+            log = try await SQLiteEventLog.open(
+                configuration: LogConfiguration(
+                    dataDirectory: configuration.dataDirectory, streams: streams, groupCommit: configuration.groupCommit,
+                    maxCommitDelay: configuration.maxCommitDelay, maxDatabaseBytes: configuration.maxDatabaseBytes,
+                    onCommit: { metrics.recordCommit($0) }),
+                logger: logger)
+        case .postgres(let url):
+            log = try await PostgresEventLog.open(
+                configuration: PostgresLogConfiguration(
+                    url: url, streams: streams, groupCommit: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay,
+                    leaseDuration: configuration.leaseDuration, onCommit: { metrics.recordCommit($0) }),
+                logger: logger)
+        }
         return build(configuration: configuration, log: log, logService: log, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
     }
 
     /// The processors that read the log, started after it and stopped before it.
     static func processors(_ configuration: ServerConfiguration, log: any EventLog, metrics: ServerMetrics, logger: Logger) -> [any Service] {
         var processors: [any Service] = []
+        guard configuration.role.processes else { return processors }
         let registry = metrics.registry
         func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
         let quick = BatchFlushPolicy(maxEvents: 5000, maxDelay: configuration.processorCommitInterval)
@@ -71,7 +80,7 @@ public enum EventflowApplication {
         IngestController(
             log: log,
             parsers: Dictionary(uniqueKeysWithValues: configuration.streams.map { ($0.name, IngestParser(schema: $0)) }),
-            metrics: metrics, apiKey: apiKey, maxBodyBytes: configuration.maxBodyBytes
+            metrics: metrics, apiKey: apiKey, maxBodyBytes: configuration.maxBodyBytes, acceptsEvents: configuration.role.ingests
         ).addRoutes(to: router)
         let readRoutes = router.group()
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }

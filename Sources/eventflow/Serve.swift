@@ -24,6 +24,26 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory of the embedded log (default: ./data).")
     var dataDir: String?
 
+    @Option(
+        name: .customLong("storage"),
+        help: "Where the log is kept: sqlite (embedded, one process) or postgres (shared by several processes) (default: sqlite, or postgres when --postgres-url is given).")
+    var storage: String?
+
+    @Option(
+        name: .customLong("postgres-url"),
+        help: "PostgreSQL URL for --storage postgres, e.g. postgres://eventflow@127.0.0.1:5432/eventflow (default: $EVENTFLOW_POSTGRES_URL).")
+    var postgresURL: String?
+
+    @Option(
+        name: .customLong("role"),
+        help: "all: ingest and process; collector: ingest only; processor: process only. Roles other than all need --storage postgres (default: all).")
+    var role: String?
+
+    @Option(
+        name: .customLong("lease-duration"),
+        help: "How long a processor's lease on a shared log lasts unrenewed: the longest its stream waits after its process died (default: 5s).")
+    var leaseDuration: String?
+
     @Option(help: "YAML config file: server, storage, group_commit and extra streams (default: none).")
     var config: String?
 
@@ -57,7 +77,8 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             "eventflow starting",
             metadata: [
-                "address": "\(configuration.host):\(configuration.port)", "data_dir": "\(configuration.dataDirectory)",
+                "address": "\(configuration.host):\(configuration.port)", "role": "\(configuration.role.rawValue)",
+                "storage": "\(configuration.storageDescription)",
                 "streams": "\(configuration.streams.map(\.name).joined(separator: ","))",
             ])
         try await app.runService()
@@ -70,6 +91,13 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host ?? configuration.host
         configuration.port = port ?? configuration.port
         configuration.dataDirectory = dataDir ?? configuration.dataDirectory
+        let environmentURL = storage == "postgres" ? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"] : nil
+        try StorageSettings(engine: storage, postgresURL: postgresURL ?? environmentURL, leaseDuration: leaseDuration, keyPrefix: "--")
+            .apply(to: &configuration)
+        if let role { configuration.role = try StorageSettings.role(role, key: "--role") }
+        if configuration.role != .all, configuration.storage == .sqlite {
+            throw ConfigError("--role \(configuration.role.rawValue) shares the log with other processes: it needs --storage postgres and --postgres-url")
+        }
         configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["EVENTFLOW_API_KEY"] ?? configuration.apiKey
         configuration.maxBodyBytes = maxBodyBytes ?? configuration.maxBodyBytes
         if let maxPendingEvents { configuration.groupCommit.maxPendingEvents = maxPendingEvents }

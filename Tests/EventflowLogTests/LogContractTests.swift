@@ -7,10 +7,11 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// The contract every `EventLog` keeps, run against the embedded SQLite log on real files.
-@Suite struct SQLiteLogContractTests {
-    @Test func appendsGetDenseOffsetsPerStreamAndReadBackInOrder() async throws {
-        try await withLog { log, _ in
+/// The contract every `EventLog` keeps, run against the embedded SQLite log on real files
+/// and against PostgreSQL (`make test` starts a throwaway server for it).
+@Suite struct LogContractTests {
+    @Test(arguments: LogBackend.allCases) func appendsGetDenseOffsetsPerStreamAndReadBackInOrder(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
             let first = try await log.append(stream: "events", records: records(["a", "b", "c"]))
             let other = try await log.append(stream: "frames", records: records(["x"]))
             let second = try await log.append(stream: "events", records: records(["d"]))
@@ -28,9 +29,9 @@ import Testing
         }
     }
 
-    @Test func concurrentAppendsShareCommits() async throws {
+    @Test(arguments: LogBackend.allCases) func concurrentAppendsShareCommits(backend: LogBackend) async throws {
         let commits = Mutex(0)
-        try await withLog(onCommit: { _ in commits.withLock { $0 += 1 } }) { log, _ in
+        try await withLog(backend.fresh(), onCommit: { _ in commits.withLock { $0 += 1 } }) { log, _ in
             let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
                 for request in 0..<200 {
                     group.addTask { try await log.append(stream: "events", records: records(["r\(request)-0", "r\(request)-1"])) }
@@ -48,14 +49,15 @@ import Testing
         }
     }
 
-    @Test func cursorsAndEventsSurviveReopening() async throws {
-        let directory = temporaryDirectory()
-        try await withLog(directory: directory) { log, _ in
+    @Test(arguments: LogBackend.allCases) func cursorsAndEventsSurviveReopening(backend: LogBackend) async throws {
+        let location = try await backend.fresh()
+        try await withLog(location) { log, _ in
             _ = try await log.append(stream: "events", records: records(["a", "b", "c"]))
             #expect(try await log.cursor(processor: "deliver", stream: "events") == 0)
+            #expect(try await log.acquireLease(processor: "deliver", stream: "events"))
             try await log.commitCursor(processor: "deliver", stream: "events", to: 2)
         }
-        try await withLog(directory: directory) { log, _ in
+        try await withLog(location) { log, _ in
             #expect(log.headOffset(stream: "events") == 3)
             #expect(try await log.cursor(processor: "deliver", stream: "events") == 2)
             let next = try await log.append(stream: "events", records: records(["d"]))
@@ -63,9 +65,11 @@ import Testing
         }
     }
 
-    @Test func backlogCountsUnprocessedEventsPerProcessor() async throws {
-        try await withLog { log, _ in
+    @Test(arguments: LogBackend.allCases) func backlogCountsUnprocessedEventsPerProcessor(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
             _ = try await log.append(stream: "events", records: records(["a", "b", "c", "d"]))
+            #expect(try await log.acquireLease(processor: "deliver", stream: "events"))
+            #expect(try await log.acquireLease(processor: "audit", stream: "events"))
             try await log.commitCursor(processor: "deliver", stream: "events", to: 1)
             try await log.commitCursor(processor: "audit", stream: "events", to: 4)
             let backlog = try await log.backlog()
@@ -76,9 +80,9 @@ import Testing
         }
     }
 
-    @Test func refusesWorkBeyondThePendingLimitAndStoresOnlyWhatItAcknowledged() async throws {
+    @Test(arguments: LogBackend.allCases) func refusesWorkBeyondThePendingLimitAndStoresOnlyWhatItAcknowledged(backend: LogBackend) async throws {
         let limits = GroupCommitLimits(maxPendingEvents: 20, maxPendingBytes: 1 << 20, maxBatchEvents: 10, maxBatchBytes: 1 << 20)
-        try await withLog(limits: limits) { log, _ in
+        try await withLog(backend.fresh(), limits: limits) { log, _ in
             let outcomes = await withTaskGroup(of: (String, Result<AppendResult, EventLogError>).self) { group in
                 for request in 0..<300 {
                     group.addTask {
@@ -98,8 +102,9 @@ import Testing
         }
     }
 
+    /// SQLite only: PostgreSQL's disk is the database administrator's.
     @Test func aFullDiskFailsTheCommitAndMarksTheLogUnwritable() async throws {
-        try await withLog(maxDatabaseBytes: 256 << 10) { log, _ in
+        try await withLog(LogBackend.sqlite.fresh(), maxDatabaseBytes: 256 << 10) { log, _ in
             let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
             var acknowledged = 0
             var failure: EventLogError?
@@ -123,16 +128,17 @@ import Testing
         }
     }
 
-    @Test func unknownStreamsAreRefused() async throws {
-        try await withLog { log, _ in
+    @Test(arguments: LogBackend.allCases) func unknownStreamsAreRefused(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
             await #expect(throws: EventLogError.unknownStream("nope")) { try await log.append(stream: "nope", records: records(["a"])) }
         }
     }
 
-    @Test func processorStateAndCursorCommitTogetherAndSurviveReopening() async throws {
-        let directory = temporaryDirectory()
-        try await withLog(directory: directory) { log, _ in
+    @Test(arguments: LogBackend.allCases) func processorStateAndCursorCommitTogetherAndSurviveReopening(backend: LogBackend) async throws {
+        let location = try await backend.fresh()
+        try await withLog(location) { log, _ in
             _ = try await log.append(stream: "frames", records: records(["a", "b", "c"]))
+            #expect(try await log.acquireLease(processor: "counter", stream: "frames"))
             try await log.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
             let upsert = "ON CONFLICT (name) DO UPDATE SET n = counts.n + excluded.n"
             try await log.commitState(
@@ -143,7 +149,7 @@ import Testing
                     statements: StateStatement.insertRows("INSERT INTO counts (name, n)", rows: [[.text("x"), .integer(5)]], tail: upsert)))
             #expect(try await log.cursor(processor: "counter", stream: "frames") == 3)
         }
-        try await withLog(directory: directory) { log, _ in
+        try await withLog(location) { log, _ in
             #expect(try await log.cursor(processor: "counter", stream: "frames") == 3)
             let rows = try await log.queryState(StateStatement("SELECT name, n FROM counts WHERE n > ? ORDER BY name", [.integer(0)]))
             #expect(rows == [StateRow(values: [.text("x"), .integer(7)]), StateRow(values: [.text("y"), .integer(1)])])
@@ -153,9 +159,10 @@ import Testing
 
     /// A failing processor statement undoes its own step (state and cursor) and nothing
     /// else: appends committed in the same group commit stay.
-    @Test func aFailingProcessorStepChangesNothingAndSparesConcurrentAppends() async throws {
-        try await withLog { log, _ in
+    @Test(arguments: LogBackend.allCases) func aFailingProcessorStepChangesNothingAndSparesConcurrentAppends(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
             _ = try await log.append(stream: "frames", records: records(["a", "b"]))
+            #expect(try await log.acquireLease(processor: "counter", stream: "frames"))
             try await log.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
             async let append = log.append(stream: "frames", records: records(["c"]))
             let step = Task {
@@ -174,10 +181,9 @@ import Testing
         }
     }
 
-    @Test func refusesWritesAfterShutdown() async throws {
-        let directory = temporaryDirectory()
-        var closedLog: SQLiteEventLog?
-        try await withLog(directory: directory) { log, _ in closedLog = log }
+    @Test(arguments: LogBackend.allCases) func refusesWritesAfterShutdown(backend: LogBackend) async throws {
+        var closedLog: (any EventLog)?
+        try await withLog(backend.fresh()) { log, _ in closedLog = log }
         await #expect(throws: EventLogError.shuttingDown) { try await closedLog?.append(stream: "events", records: records(["late"])) }
     }
 }
@@ -194,27 +200,35 @@ func temporaryDirectory() -> String {
     return path
 }
 
-/// Opens a log in a temporary directory, runs it as a service while `body` runs, then
-/// shuts it down gracefully.
+/// Opens a log at `location`, runs it as a service while `body` runs, then shuts it down gracefully.
 func withLog(
-    directory: String = temporaryDirectory(),
+    _ location: LogLocation,
     limits: GroupCommitLimits = GroupCommitLimits(),
     maxDatabaseBytes: Int? = nil,
+    leaseDuration: Duration = .seconds(5),
     onCommit: @escaping @Sendable (CommitStats) -> Void = { _ in },
-    _ body: (SQLiteEventLog, String) async throws -> Void
+    _ body: (any EventLog, LogLocation) async throws -> Void
 ) async throws {
     var logger = Logger(label: "test")
     logger.logLevel = .warning
-    let log = try await SQLiteEventLog.open(
-        configuration: LogConfiguration(
-            dataDirectory: directory, streams: ["events", "frames"], groupCommit: limits, maxDatabaseBytes: maxDatabaseBytes,
-            onCommit: onCommit),
-        logger: logger)
+    let streams = ["events", "frames"]
+    let log: any EventLog & Service
+    switch location {
+    case .directory(let directory):
+        log = try await SQLiteEventLog.open(
+            configuration: LogConfiguration(
+                dataDirectory: directory, streams: streams, groupCommit: limits, maxDatabaseBytes: maxDatabaseBytes, onCommit: onCommit),
+            logger: logger)
+    case .postgres(let url):
+        log = try await PostgresEventLog.open(
+            configuration: PostgresLogConfiguration(url: url, streams: streams, groupCommit: limits, leaseDuration: leaseDuration, onCommit: onCommit),
+            logger: logger)
+    }
     let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {
-            try await body(log, directory)
+            try await body(log, location)
         } catch {
             await group.triggerGracefulShutdown()
             throw error

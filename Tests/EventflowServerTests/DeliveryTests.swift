@@ -85,9 +85,9 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
 }
 
 @Suite(.serialized) struct DeliveryTests {
-    @Test func deliversEveryAcceptedEventOnce() async throws {
+    @Test(arguments: TestStorage.allCases) func deliversEveryAcceptedEventOnce(storage: TestStorage) async throws {
         try await withTarget { target in
-            try await withServer({ $0.delivery = delivery(to: target) }) { client, port in
+            try await withServer(storage: storage, { $0.delivery = delivery(to: target) }) { client, port in
                 try await ingestEvents(port: port, prefix: "once", count: 1_000)
                 try await target.waitForUnique(1_000)
                 let summary = try await target.summary()
@@ -100,13 +100,13 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
         }
     }
 
-    @Test func deliversEverythingThroughErrorsAndTimeouts() async throws {
+    @Test(arguments: TestStorage.allCases) func deliversEverythingThroughErrorsAndTimeouts(storage: TestStorage) async throws {
         try await withTarget({
             $0.faults.errorRate = 0.3
             $0.faults.timeoutRate = 0.05
             $0.faults.timeoutHoldMs = 1_000
         }) { target in
-            try await withServer({ $0.delivery = delivery(to: target) }) { _, port in
+            try await withServer(storage: storage, { $0.delivery = delivery(to: target) }) { _, port in
                 try await ingestEvents(port: port, prefix: "flaky", count: 500)
                 try await target.waitForUnique(500)
                 let summary = try await target.summary()
@@ -147,9 +147,9 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
         }
     }
 
-    @Test func permanentRejectionsGoToDeadLettersAndReplay() async throws {
+    @Test(arguments: TestStorage.allCases) func permanentRejectionsGoToDeadLettersAndReplay(storage: TestStorage) async throws {
         try await withTarget({ $0.faults.permanentErrorRate = 0.2 }) { target in
-            try await withServer({ $0.delivery = delivery(to: target) }) { client, port in
+            try await withServer(storage: storage, { $0.delivery = delivery(to: target) }) { client, port in
                 try await ingestEvents(port: port, prefix: "dead", count: 200)
                 var letters: [[String: Any]] = []
                 let deadline = ContinuousClock.now + .seconds(30)

@@ -26,8 +26,8 @@ extension TestClientProtocol {
 
 /// The four processors beyond delivery, through their HTTP APIs on a real server.
 @Suite struct ProcessorTests {
-    @Test func domainsAreCatchAllAboveAThousandDeliveriesUntilABounce() async throws {
-        try await withServer { client, port in
+    @Test(arguments: TestStorage.allCases) func domainsAreCatchAllAboveAThousandDeliveriesUntilABounce(storage: TestStorage) async throws {
+        try await withServer(storage: storage) { client, port in
             let delivered = (0..<1000).map { _ in #"{"domain":"Example.COM","type":"delivered"}"# }.joined(separator: "\n")
             #expect(try await client.ingest("domains", delivered, contentType: "application/x-ndjson").status == .accepted)
             try await client.execute(uri: "/events/bounces.org/bounced", method: .put)
@@ -48,8 +48,8 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func logStoreFlushesFullBatchesAtOnceAndKeepsBothTablesInStep() async throws {
-        try await withServer({ $0.logStore = LogStoreConfiguration(batchSize: 3, flushInterval: 600) }) { client, _ in
+    @Test(arguments: TestStorage.allCases) func logStoreFlushesFullBatchesAtOnceAndKeepsBothTablesInStep(storage: TestStorage) async throws {
+        try await withServer(storage: storage, { $0.logStore = LogStoreConfiguration(batchSize: 3, flushInterval: 600) }) { client, _ in
             let severities = ["info", "warn", "error", "info", "info", "fatal", "debug"]
             let lines = severities.enumerated().map { index, severity in
                 #"{"service_name":"api","payload":"line \#(index)","severity":"\#(severity)","timestamp":\#(1_700_000_000 + index)}"#
@@ -68,15 +68,15 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func logStoreFlushesAPartialBatchAfterTheInterval() async throws {
-        try await withServer({ $0.logStore = LogStoreConfiguration(batchSize: 5000, flushInterval: 0.2) }) { client, _ in
+    @Test(arguments: TestStorage.allCases) func logStoreFlushesAPartialBatchAfterTheInterval(storage: TestStorage) async throws {
+        try await withServer(storage: storage, { $0.logStore = LogStoreConfiguration(batchSize: 5000, flushInterval: 0.2) }) { client, _ in
             #expect(try await client.ingest("logs", #"{"service_name":"db","payload":"p","severity":"warn","timestamp":"2026-01-01T00:00:00Z"}"#).status == .accepted)
             try await client.poll("/v1/logs/severity?service=db") { ($0["counts"] as? [String: Int])?["warn"] == 1 }
         }
     }
 
-    @Test func uniqueUsersCountsTopLevelFieldsPerWindowAndDropsFramesPastTheLateness() async throws {
-        try await withServer { client, _ in
+    @Test(arguments: TestStorage.allCases) func uniqueUsersCountsTopLevelFieldsPerWindowAndDropsFramesPastTheLateness(storage: TestStorage) async throws {
+        try await withServer(storage: storage) { client, _ in
             let base = 1_468_244_340
             let frames = [
                 #"{"uid":"a1b2c3d4e5f6a7b8c9d","ts":\#(base + 1),"meta":{"uid":17,"ts":"later","uid":"dup"}}"#,
@@ -105,7 +105,7 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func uniqueUsersPublishesEmittedResultsToTheResultsURL() async throws {
+    @Test(arguments: TestStorage.allCases) func uniqueUsersPublishesEmittedResultsToTheResultsURL(storage: TestStorage) async throws {
         let received = Mutex<[Data]>([])
         @Sendable func results() -> [[String: Any]] {
             received.withLock { $0 }.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [[String: Any]] ?? [] }
@@ -117,7 +117,7 @@ extension TestClientProtocol {
             return .ok
         }
         try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { receiver in
-            try await withServer({ $0.uniqueUsers?.resultsURL = "http://127.0.0.1:\(receiver.port!)/results" }) { client, _ in
+            try await withServer(storage: storage, { $0.uniqueUsers?.resultsURL = "http://127.0.0.1:\(receiver.port!)/results" }) { client, _ in
                 let frames = [
                     #"{"uid":"a1","ts":1468244341}"#, #"{"uid":"a2","ts":1468244342}"#, #"{"uid":"a1","ts":1468244343}"#,
                     #"{"uid":"a3","ts":1468244406}"#,
@@ -136,9 +136,9 @@ extension TestClientProtocol {
         }
     }
 
-    @Test func accountsKeepTheNewestVersionAndANewerVersionCancelsThePendingCallback() async throws {
+    @Test(arguments: TestStorage.allCases) func accountsKeepTheNewestVersionAndANewerVersionCancelsThePendingCallback(storage: TestStorage) async throws {
         try await withTarget { target in
-            try await withServer({ configuration in
+            try await withServer(storage: storage, { configuration in
                 configuration.accounts = AccountsConfiguration(callbackURL: "http://127.0.0.1:\(target.port)/callbacks", retry: RetrySchedule(initial: 0.02, maximum: 0.2))
             }) { client, _ in
                 func update(_ id: String, version: Int, tokens: Int, callbackMs: Int, type: String = "mint") -> String {

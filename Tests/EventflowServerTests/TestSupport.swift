@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventflowLog
 import EventflowServer
 import Foundation
 import Hummingbird
@@ -6,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
+import Testing
 
 func temporaryDirectory() -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("eventflow-test-\(UUID().uuidString)").path
@@ -19,12 +21,44 @@ var quietLogger: Logger {
     return logger
 }
 
-/// Runs a real Eventflow server on a free loopback port with a fresh data directory.
+/// The log a test server runs on.
+enum TestStorage: String, CaseIterable, Sendable {
+    case sqlite
+    case postgres
+
+    /// A fresh, empty log of this kind.
+    func make() async throws -> LogStorage {
+        switch self {
+        case .sqlite: return .sqlite
+        case .postgres:
+            let text = try #require(
+                ProcessInfo.processInfo.environment["EVENTFLOW_TEST_POSTGRES_URL"],
+                "the PostgreSQL tests need a server: run `make test`, or set EVENTFLOW_TEST_POSTGRES_URL (see `make postgres`)")
+            let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            return .postgres(try await PostgresURL(text).creatingDatabase(named: name, logger: quietLogger))
+        }
+    }
+}
+
+/// Runs a real Eventflow server on a free loopback port with a fresh data directory (or
+/// a fresh PostgreSQL database).
 func withServer(
+    storage: TestStorage = .sqlite,
+    _ configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
+) async throws {
+    try await withServer(log: try await storage.make(), configure, test)
+}
+
+/// Runs a real Eventflow server on a free loopback port on the given log: several servers
+/// on one PostgreSQL log stand for the processes of a scale-out.
+func withServer(
+    log storage: LogStorage,
     _ configure: (inout ServerConfiguration) -> Void = { _ in },
     _ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
 ) async throws {
     var configuration = ServerConfiguration(port: 0, dataDirectory: temporaryDirectory(), delivery: nil)
+    configuration.storage = storage
     configure(&configuration)
     let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
     try await app.test(.live) { client in

@@ -22,7 +22,14 @@ public final class SQLiteEventLog: EventLog, Service {
     private let reader: SQLiteConnection
     private let checkpointer: SQLiteConnection
     private let logger: Logger
-    private let state: Mutex<WriterState>
+    private let groupCommit: GroupCommitWriter
+    /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
+    private let positions: Mutex<Positions>
+
+    private struct Positions {
+        var heads: [String: Int64]
+        var cursors: [CursorKey: Int64]
+    }
 
     private init(
         configuration: LogConfiguration, threadPool: NIOThreadPool, writer: SQLiteConnection, reader: SQLiteConnection,
@@ -35,7 +42,8 @@ public final class SQLiteEventLog: EventLog, Service {
         self.reader = reader
         self.checkpointer = checkpointer
         self.logger = logger
-        self.state = Mutex(WriterState(queue: GroupCommitQueue(limits: configuration.groupCommit), heads: heads, cursors: cursors))
+        self.groupCommit = GroupCommitWriter(limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay)
+        self.positions = Mutex(Positions(heads: heads, cursors: cursors))
     }
 
     /// Opens (or creates) the log in `configuration.dataDirectory`. Call ``run()`` to start committing.
@@ -68,20 +76,8 @@ public final class SQLiteEventLog: EventLog, Service {
     // MARK: - EventLog
 
     public func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
-        let bytes = records.reduce(0) { $0 + $1.body.readableBytes }
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<AppendResult, EventLogError>, Never>) in
-            let outcome = state.withLock { state -> (admitted: Bool, refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
-                guard state.heads[stream] != nil else { return (false, .unknownStream(stream), nil) }
-                guard !state.closing else { return (false, .shuttingDown, nil) }
-                guard state.queue.admit(.append(stream: stream, records: records, continuation), events: records.count, bytes: bytes) else {
-                    return (false, .overloaded(retryAfterSeconds: 1), nil)
-                }
-                return (true, nil, state.takeWaitingWriter())
-            }
-            if let refusal = outcome.refusal { continuation.resume(returning: .failure(refusal)) }
-            outcome.wake?.resume()
-        }
-        return try result.get()
+        guard streams.contains(stream) else { throw .unknownStream(stream) }
+        return try await groupCommit.append(stream: stream, records: records)
     }
 
     public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
@@ -107,22 +103,22 @@ public final class SQLiteEventLog: EventLog, Service {
 
     public func cursor(processor: String, stream: String) async throws -> Int64 {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        return state.withLock { $0.cursors[CursorKey(processor: processor, stream: stream)] ?? 0 }
+        return positions.withLock { $0.cursors[CursorKey(processor: processor, stream: stream)] ?? 0 }
     }
 
     public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
         let head = headOffset(stream: stream)
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         precondition((0...head).contains(offset), "cursor \(offset) of \(processor) outside stream \(stream) (head \(head))")
-        try await enqueueControl { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
+        try await groupCommit.control { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
     }
 
     public func headOffset(stream: String) -> Int64 {
-        state.withLock { $0.heads[stream] ?? 0 }
+        positions.withLock { $0.heads[stream] ?? 0 }
     }
 
     public func backlog() async throws -> [BacklogEntry] {
-        let (heads, cursors) = state.withLock { ($0.heads, $0.cursors) }
+        let (heads, cursors) = positions.withLock { ($0.heads, $0.cursors) }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var entries: [BacklogEntry] = []
         for (key, cursor) in cursors.sorted(by: { ($0.key.stream, $0.key.processor) < ($1.key.stream, $1.key.processor) }) {
@@ -141,7 +137,7 @@ public final class SQLiteEventLog: EventLog, Service {
     }
 
     public func recordDeadLetters(_ letters: [DeadLetter]) async throws {
-        try await enqueueControl { .deadLetters(letters, $0) }
+        try await groupCommit.control { .deadLetters(letters, $0) }
     }
 
     public func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] {
@@ -153,32 +149,14 @@ public final class SQLiteEventLog: EventLog, Service {
 
     public func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        return try await enqueueControl { .replay(stream: stream, ids: ids, $0) }
+        return try await groupCommit.control { .replay(stream: stream, ids: ids, $0) }
     }
 
-    /// Queues a small write for the next group commit, bypassing the pending limits, and waits for it.
-    private func enqueueControl<Value: Sendable>(
-        _ write: (CheckedContinuation<Result<Value, EventLogError>, Never>) -> PendingWrite
-    ) async throws -> Value {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, EventLogError>, Never>) in
-            let outcome = state.withLock { state -> (refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
-                guard !state.closing else { return (.shuttingDown, nil) }
-                _ = state.queue.admit(write(continuation), events: 0, bytes: 0, bypassingLimits: true)
-                return (nil, state.takeWaitingWriter())
-            }
-            if let refusal = outcome.refusal { continuation.resume(returning: .failure(refusal)) }
-            outcome.wake?.resume()
-        }
-        return try result.get()
-    }
-
-    public var health: LogHealth {
-        state.withLock { LogHealth(writable: $0.writable, saturation: $0.queue.saturation, lastError: $0.lastError) }
-    }
+    public var health: LogHealth { groupCommit.health }
 
     public func prepareState(_ schema: [String]) async throws {
         let change = StateCommit(processor: "", stream: "", cursor: nil, statements: schema.map { StateStatement($0) })
-        try await enqueueControl { .state(change, $0) }
+        try await groupCommit.control { .state(change, $0) }
     }
 
     public func commitState(_ commit: StateCommit) async throws {
@@ -187,7 +165,7 @@ public final class SQLiteEventLog: EventLog, Service {
             let head = headOffset(stream: commit.stream)
             precondition((0...head).contains(cursor), "cursor \(cursor) of \(commit.processor) outside stream \(commit.stream) (head \(head))")
         }
-        try await enqueueControl { .state(commit, $0) }
+        try await groupCommit.control { .state(commit, $0) }
     }
 
     public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
@@ -195,6 +173,13 @@ public final class SQLiteEventLog: EventLog, Service {
             StateRow(values: row.columns.map { SQLiteSchema.stateValue($0.data) })
         }
     }
+
+    /// The one process that opens the database holds every lease.
+    public func acquireLease(processor: String, stream: String) async throws -> Bool { true }
+
+    public func holdsLease(processor: String, stream: String) -> Bool { true }
+
+    public func releaseLease(processor: String, stream: String) async {}
 
     // MARK: - Service
 
@@ -207,10 +192,10 @@ public final class SQLiteEventLog: EventLog, Service {
                     group.addTask { await self.checkpointUntilClosed() }
                 }
             } onGracefulShutdown: {
-                self.beginClosing()
+                self.groupCommit.beginClosing()
             }
         } onCancel: {
-            self.beginClosing()
+            self.groupCommit.beginClosing()
         }
         try? await writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try await checkpointer.close()
@@ -220,59 +205,18 @@ public final class SQLiteEventLog: EventLog, Service {
         logger.info("log closed")
     }
 
-    private func beginClosing() {
-        let waiting = state.withLock { state in
-            state.closing = true
-            return state.takeWaitingWriter()
-        }
-        waiting?.resume()
-    }
-
     private func writeUntilClosed() async {
-        var heads = state.withLock { $0.heads }
-        while let batch = await nextBatch() {
+        var heads = positions.withLock { $0.heads }
+        while let batch = await groupCommit.nextBatch() {
             await commit(batch, heads: &heads)
         }
-    }
-
-    /// Waits for work; nil once closing and everything queued was committed.
-    private func nextBatch() async -> [PendingWrite]? {
-        while true {
-            let (batch, closing) = state.withLock { state in
-                state.queue.isEmpty ? ([], state.closing) : (state.queue.takeBatch(), false)
-            }
-            if !batch.isEmpty {
-                return await withLinger(batch)
-            }
-            if closing { return nil }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state in
-                    if !state.queue.isEmpty || state.closing { return true }
-                    state.writerWaiting = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        }
-    }
-
-    /// Waits up to the configured delay for more requests when the batch is below its size limit.
-    private func withLinger(_ batch: [PendingWrite]) async -> [PendingWrite] {
-        guard configuration.maxCommitDelay > .zero else { return batch }
-        let events = batch.reduce(0) { $0 + $1.eventCount }
-        guard events < configuration.groupCommit.maxBatchEvents else { return batch }
-        try? await Task.sleep(for: configuration.maxCommitDelay)
-        var more = state.withLock { $0.queue.isEmpty ? [] : $0.queue.takeBatch() }
-        more.insert(contentsOf: batch, at: 0)
-        return more
     }
 
     private func commit(_ batch: [PendingWrite], heads: inout [String: Int64]) async {
         let started = ContinuousClock.now
         let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
         var newHeads = heads
-        var appended: [Int: AppendResult] = [:]
-        var replayed: [Int: Int] = [:]
+        var outcome = BatchOutcome()
         var rowsByStream: [String: [(offset: Int64, record: LogRecord)]] = [:]
         var cursorUpdates: [CursorKey: Int64] = [:]
         var letters: [DeadLetter] = []
@@ -290,13 +234,12 @@ public final class SQLiteEventLog: EventLog, Service {
 
         for (index, write) in batch.enumerated() {
             switch write {
-            case .append(let stream, let records, _): appended[index] = appendRows(stream, records)
+            case .append(let stream, let records, _): outcome.appended[index] = appendRows(stream, records)
             case .cursor(let key, let offset, _): cursorUpdates[key] = offset
             case .deadLetters(let new, _): letters += new
             case .replay, .state: break
             }
         }
-        var stateFailures: [Int: EventLogError] = [:]
 
         let failure: EventLogError?
         do {
@@ -305,8 +248,8 @@ public final class SQLiteEventLog: EventLog, Service {
                 for (index, write) in batch.enumerated() {
                     guard case .replay(let stream, let ids, _) = write else { continue }
                     let requeued = try await SQLiteSchema.takeDeadLetters(writer, stream: stream, ids: ids)
-                    _ = appendRows(stream, requeued.map { LogRecord(id: $0.event.id, key: $0.event.key, eventTimeMs: $0.event.eventTimeMs, body: $0.event.body) })
-                    replayed[index] = requeued.count
+                    _ = appendRows(stream, requeued.map(\.record))
+                    outcome.replayed[index] = requeued.count
                 }
                 for (stream, rows) in rowsByStream {
                     try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: acceptedAtMs)
@@ -320,7 +263,7 @@ public final class SQLiteEventLog: EventLog, Service {
                 for (index, write) in batch.enumerated() {
                     guard case .state(let change, _) = write else { continue }
                     if let failure = try await applyIsolated(change) {
-                        stateFailures[index] = failure
+                        outcome.failures[index] = failure
                     } else if let cursor = change.cursor {
                         cursorUpdates[CursorKey(processor: change.processor, stream: change.stream)] = cursor
                     }
@@ -336,31 +279,17 @@ public final class SQLiteEventLog: EventLog, Service {
         }
 
         let duration = ContinuousClock.now - started
-        let succeeded = failure == nil
-        if succeeded { heads = newHeads }
-        state.withLock { state in
-            state.writable = succeeded
-            state.lastError = failure.map(\.description)
-            if succeeded {
-                state.heads = newHeads
-                state.cursors.merge(cursorUpdates) { _, new in new }
+        if failure == nil {
+            heads = newHeads
+            positions.withLock { positions in
+                positions.heads = newHeads
+                positions.cursors.merge(cursorUpdates) { _, new in new }
             }
         }
+        groupCommit.recordCommit(failure: failure)
         if let failure { logger.error("group commit failed", metadata: ["error": "\(failure)", "events": "\(events)"]) }
-        configuration.onCommit(
-            CommitStats(durationSeconds: duration.seconds, requests: batch.count, events: events, succeeded: succeeded))
-        for (index, write) in batch.enumerated() {
-            switch write {
-            case .append(_, _, let continuation):
-                continuation.resume(returning: failure.map { .failure($0) } ?? .success(appended[index]!))
-            case .cursor(_, _, let continuation), .deadLetters(_, let continuation):
-                continuation.resume(returning: failure.map { .failure($0) } ?? .success(()))
-            case .replay(_, _, let continuation):
-                continuation.resume(returning: failure.map { .failure($0) } ?? .success(replayed[index] ?? 0))
-            case .state(_, let continuation):
-                continuation.resume(returning: (failure ?? stateFailures[index]).map { .failure($0) } ?? .success(()))
-            }
-        }
+        configuration.onCommit(CommitStats(durationSeconds: duration.seconds, requests: batch.count, events: events, succeeded: failure == nil))
+        batch.resume(failure: failure, outcome: outcome)
     }
 
     /// Applies one processor's step inside the group transaction, under a savepoint, so
@@ -388,7 +317,7 @@ public final class SQLiteEventLog: EventLog, Service {
     /// database fsync short; measured at 5x peak, checkpoints every 2 s stalled concurrent
     /// commits for up to 250 ms and every 250 ms still for 50–100 ms now and then.
     private func checkpointUntilClosed() async {
-        while !state.withLock({ $0.closing }) {
+        while !groupCommit.isClosing {
             try? await Task.sleep(for: .milliseconds(100))
             do {
                 try await checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -396,42 +325,5 @@ public final class SQLiteEventLog: EventLog, Service {
                 logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
             }
         }
-    }
-}
-
-/// Identifies a processor's cursor on one stream.
-struct CursorKey: Hashable, Sendable {
-    var processor: String
-    var stream: String
-}
-
-/// A write waiting for the next group commit, with the caller to resume after it.
-enum PendingWrite: Sendable {
-    case append(stream: String, records: [LogRecord], CheckedContinuation<Result<AppendResult, EventLogError>, Never>)
-    case cursor(CursorKey, offset: Int64, CheckedContinuation<Result<Void, EventLogError>, Never>)
-    case deadLetters([DeadLetter], CheckedContinuation<Result<Void, EventLogError>, Never>)
-    case replay(stream: String, ids: [String]?, CheckedContinuation<Result<Int, EventLogError>, Never>)
-    /// A processor's state change (with or without a cursor move), or its schema.
-    case state(StateCommit, CheckedContinuation<Result<Void, EventLogError>, Never>)
-
-    var eventCount: Int {
-        if case .append(_, let records, _) = self { return records.count }
-        return 0
-    }
-}
-
-/// What the writer and the callers share, behind the log's lock.
-struct WriterState: Sendable {
-    var queue: GroupCommitQueue<PendingWrite>
-    var heads: [String: Int64]
-    var cursors: [CursorKey: Int64]
-    var writerWaiting: CheckedContinuation<Void, Never>?
-    var closing = false
-    var writable = true
-    var lastError: String?
-
-    mutating func takeWaitingWriter() -> CheckedContinuation<Void, Never>? {
-        defer { writerWaiting = nil }
-        return writerWaiting
     }
 }

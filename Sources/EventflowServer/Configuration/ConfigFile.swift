@@ -6,8 +6,10 @@ import Yams
 /// flags given on the command line win over the file.
 ///
 /// ```yaml
-/// server: { host: 127.0.0.1, port: 8080, max_body_bytes: 4194304, api_key: secret }
+/// server: { host: 127.0.0.1, port: 8080, max_body_bytes: 4194304, api_key: secret, role: all }
 /// storage: { data_dir: ./data, max_size_bytes: 10737418240 }
+/// # or, shared by several processes:
+/// # storage: { engine: postgres, postgres_url: "postgres://eventflow@127.0.0.1:5432/eventflow", lease_duration: 5s }
 /// group_commit: { max_pending_events: 200000, max_pending_bytes: 67108864,
 ///                 max_batch_events: 20000, max_batch_bytes: 16777216, max_delay_ms: 0 }
 /// processors:
@@ -29,9 +31,10 @@ public struct ConfigFile: Decodable, Sendable {
         public var port: Int?
         public var maxBodyBytes: Int?
         public var apiKey: String?
+        public var role: String?
 
         enum CodingKeys: String, CodingKey {
-            case host, port
+            case host, port, role
             case maxBodyBytes = "max_body_bytes"
             case apiKey = "api_key"
         }
@@ -40,10 +43,16 @@ public struct ConfigFile: Decodable, Sendable {
     public struct Storage: Decodable, Sendable {
         public var dataDir: String?
         public var maxSizeBytes: Int?
+        public var engine: String?
+        public var postgresURL: String?
+        public var leaseDuration: String?
 
         enum CodingKeys: String, CodingKey {
+            case engine
             case dataDir = "data_dir"
             case maxSizeBytes = "max_size_bytes"
+            case postgresURL = "postgres_url"
+            case leaseDuration = "lease_duration"
         }
     }
 
@@ -156,10 +165,13 @@ public struct ConfigFile: Decodable, Sendable {
             configuration.port = server.port ?? configuration.port
             configuration.maxBodyBytes = server.maxBodyBytes ?? configuration.maxBodyBytes
             configuration.apiKey = server.apiKey ?? configuration.apiKey
+            if let role = server.role { configuration.role = try StorageSettings.role(role, key: "server.role") }
         }
         if let storage {
             configuration.dataDirectory = storage.dataDir ?? configuration.dataDirectory
             configuration.maxDatabaseBytes = storage.maxSizeBytes ?? configuration.maxDatabaseBytes
+            try StorageSettings(engine: storage.engine, postgresURL: storage.postgresURL, leaseDuration: storage.leaseDuration, keyPrefix: "storage.")
+                .apply(to: &configuration)
         }
         if let groupCommit {
             var limits = configuration.groupCommit

@@ -1,10 +1,37 @@
 public import EventflowCore
+public import EventflowLog
+
+/// Where the log is kept.
+public enum LogStorage: Sendable, Equatable {
+    /// The embedded SQLite log in the data directory: one process.
+    case sqlite
+    /// A PostgreSQL database that any number of collector and processor processes share.
+    case postgres(PostgresURL)
+}
+
+/// What one process does; processes of every role can share a PostgreSQL log.
+public enum ServerRole: String, Sendable, CaseIterable {
+    /// Ingest and process.
+    case all
+    /// Ingest only; processors run elsewhere.
+    case collector
+    /// Process only; ingest routes answer 421 and name the collector role.
+    case processor
+
+    public var ingests: Bool { self != .processor }
+    public var processes: Bool { self != .collector }
+}
 
 /// Everything `eventflow serve` needs, resolved from defaults, the config file and flags.
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
     public var dataDirectory: String
+    public var storage: LogStorage = .sqlite
+    public var role: ServerRole = .all
+    /// How long a processor's lease on a shared log lasts without renewal: the longest a
+    /// stream waits for another process after the one processing it died.
+    public var leaseDuration: Duration = .seconds(5)
     /// When set, ingest and read routes require it (`X-Api-Key` or `Authorization: Bearer`).
     public var apiKey: String?
     /// Largest request body accepted; larger ones get 413.
@@ -54,5 +81,15 @@ public struct ServerConfiguration: Sendable {
         self.maxCommitDelay = maxCommitDelay
         self.maxDatabaseBytes = maxDatabaseBytes
         self.delivery = delivery
+    }
+}
+
+extension ServerConfiguration {
+    /// The log's location for logs and startup lines, without secrets.
+    public var storageDescription: String {
+        switch storage {
+        case .sqlite: "sqlite \(dataDirectory)"
+        case .postgres(let url): "postgres \(url.redacted)"
+        }
     }
 }

@@ -17,6 +17,11 @@ import Synchronization
 /// committer task commits the newest such offset as fast as group commit allows, so
 /// after a crash only events in flight, waiting to retry, or delivered during the last
 /// commit are sent again.
+///
+/// On a shared log it delivers only while it holds the stream's lease, so one process at
+/// a time sends: the target's rate limit and the ordering window hold across processes.
+/// A process that loses its lease stops sending, lets its requests in flight finish, and
+/// stands by.
 final class DeliverProcessor: Service {
     static let name = "deliver"
     static let stream = "events"
@@ -30,6 +35,9 @@ final class DeliverProcessor: Service {
     private let limiter: Mutex<AdaptiveRateLimiter?>
     private let enricher: JSONEnricher
     private let started = ContinuousClock.now
+    private let stopping = Atomic<Bool>(false)
+    /// The mailbox of the session delivering now, to tell it to drain on shutdown.
+    private let session = Mutex<AsyncStream<Signal>.Continuation?>(nil)
 
     typealias Scheduler = DeliveryScheduler<StoredEvent>
 
@@ -56,6 +64,28 @@ final class DeliverProcessor: Service {
     private var now: Double { (ContinuousClock.now - started).seconds }
 
     func run() async throws {
+        await withGracefulShutdownHandler {
+            while !stopping.load(ordering: .relaxed) {
+                do {
+                    if try await log.acquireLease(processor: Self.name, stream: Self.stream) {
+                        try await deliverWhileLeaseHeld()
+                        continue
+                    }
+                } catch {
+                    logger.warning("deliver could not start; retrying", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .relaxed)
+            self.session.withLock { $0?.yield(.drain) }
+        }
+        await log.releaseLease(processor: Self.name, stream: Self.stream)
+        try await client.shutdown()
+    }
+
+    /// Delivers from the committed cursor until shutdown or until another process takes the lease.
+    private func deliverWhileLeaseHeld() async throws {
         let (mailbox, post) = AsyncStream.makeStream(of: Signal.self)
         let (committable, commitNewest) = AsyncStream.makeStream(of: Int64.self, bufferingPolicy: .bufferingNewest(1))
         let committer = Task {
@@ -69,49 +99,52 @@ final class DeliverProcessor: Service {
                 retry: configuration.retry),
             startingAt: cursor)
         logger.info("deliver started", metadata: ["target": "\(configuration.targetURL)", "cursor": "\(cursor)"])
+        session.withLock { $0 = post }
+        if stopping.load(ordering: .relaxed) { post.yield(.drain) }
 
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(20))
-                        post.yield(.tick)
-                    }
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(20))
+                    post.yield(.tick)
                 }
-                var draining = false
-                var committed = cursor
-                for await signal in mailbox {
-                    switch signal {
-                    case .completed(let offsets, let completion):
-                        scheduler.complete(offsets, completion, now: now, random: Double.random(in: 0..<1))
-                    case .tick:
-                        break
-                    case .drain:
+            }
+            var draining = false
+            var committed = cursor
+            for await signal in mailbox {
+                switch signal {
+                case .completed(let offsets, let completion):
+                    scheduler.complete(offsets, completion, now: now, random: Double.random(in: 0..<1))
+                case .tick:
+                    if !draining, !holdsLease {
+                        logger.warning("deliver lost its lease to another process; finishing requests in flight and standing by")
                         draining = true
                     }
-                    if !draining {
-                        await readAhead(into: &scheduler)
-                        dispatch(&scheduler, group: &group, post: post)
-                    }
-                    metrics.headBlocked.set(scheduler.headBlockedSeconds(now: now))
-                    metrics.inFlight.set(Double(scheduler.requestsInFlight))
-                    metrics.rateLimit.set(limiter.withLock { $0?.currentRate ?? 0 })
-                    if scheduler.committableOffset > committed {
-                        committed = scheduler.committableOffset
-                        commitNewest.yield(committed)
-                    }
-                    if draining, scheduler.requestsInFlight == 0 { break }
+                case .drain:
+                    draining = true
                 }
-                group.cancelAll()
+                if !draining {
+                    await readAhead(into: &scheduler)
+                    dispatch(&scheduler, group: &group, post: post)
+                }
+                metrics.headBlocked.set(scheduler.headBlockedSeconds(now: now))
+                metrics.inFlight.set(Double(scheduler.requestsInFlight))
+                metrics.rateLimit.set(limiter.withLock { $0?.currentRate ?? 0 })
+                if scheduler.committableOffset > committed {
+                    committed = scheduler.committableOffset
+                    commitNewest.yield(committed)
+                }
+                if draining, scheduler.requestsInFlight == 0 { break }
             }
-        } onGracefulShutdown: {
-            post.yield(.drain)
+            group.cancelAll()
         }
+        session.withLock { $0 = nil }
         commitNewest.finish()
         await committer.value
-        try await client.shutdown()
         logger.info("deliver stopped", metadata: ["cursor": "\(scheduler.committableOffset)"])
     }
+
+    private var holdsLease: Bool { log.holdsLease(processor: Self.name, stream: Self.stream) }
 
     /// Reads the next events of the stream into the scheduler, up to the read-ahead limit.
     private func readAhead(into scheduler: inout Scheduler) async {
@@ -143,6 +176,8 @@ final class DeliverProcessor: Service {
                 return
             } catch EventLogError.shuttingDown {
                 return
+            } catch EventLogError.leaseLost {
+                return
             } catch {
                 logger.warning("committing the deliver cursor failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(200))
@@ -153,6 +188,8 @@ final class DeliverProcessor: Service {
     /// Sends one request and says what the scheduler should do with its events.
     private func deliver(_ dispatches: [Scheduler.Dispatch]) async -> Scheduler.Completion {
         await waitForRateLimit()
+        // A request that waited for the rate limit past the lease's end is not sent: the new holder sends it.
+        guard holdsLease else { return .retry(retryAfter: nil) }
         let events = dispatches.map(\.item)
         let requestStarted = ContinuousClock.now
         let (outcome, excerpt) = await send(events)

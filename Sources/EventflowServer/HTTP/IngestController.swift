@@ -12,6 +12,8 @@ struct IngestController<Context: RequestContext>: Sendable {
     let metrics: ServerMetrics
     let apiKey: APIKey?
     let maxBodyBytes: Int
+    /// False in a `--role processor` process: ingest requests get 421 and are sent elsewhere.
+    let acceptsEvents: Bool
 
     func addRoutes(to router: Router<Context>) {
         router.post("/v1/streams/:stream/events") { request, context in
@@ -41,6 +43,9 @@ struct IngestController<Context: RequestContext>: Sendable {
 
     private func respond(stream: String, request: Request) async -> (Response, Int) {
         if let apiKey, !apiKey.authorizes(request.headers) { return (APIKey.unauthorized, 0) }
+        guard acceptsEvents else {
+            return (JSONResponse.error(.misdirectedRequest, "this process runs --role processor and takes no events; send them to a collector (--role collector or all)"), 0)
+        }
         guard let parser = parsers[stream] else {
             let known = parsers.keys.sorted().joined(separator: ", ")
             return (JSONResponse.error(.notFound, "unknown stream '\(stream)'; streams are: \(known)"), 0)
@@ -91,6 +96,9 @@ struct IngestController<Context: RequestContext>: Sendable {
         let started = ContinuousClock.now
         let (response, events): (Response, Int) = await {
             if let apiKey, !apiKey.authorizes(request.headers) { return (APIKey.unauthorized, 0) }
+        guard acceptsEvents else {
+            return (JSONResponse.error(.misdirectedRequest, "this process runs --role processor and takes no events; send them to a collector (--role collector or all)"), 0)
+        }
             guard DomainName.isValid(domain), let parser = parsers["domains"] else {
                 return (
                     JSONResponse.error(
@@ -119,6 +127,8 @@ struct IngestController<Context: RequestContext>: Sendable {
             JSONResponse.unavailable("the server is shutting down; nothing of this request was stored", retryAfterSeconds: 1)
         case .unknownStream(let stream):
             JSONResponse.error(.notFound, "unknown stream '\(stream)'")
+        case .leaseLost:
+            JSONResponse.unavailable("\(error); nothing of this request was stored", retryAfterSeconds: 1)
         }
     }
 }

@@ -10,6 +10,7 @@ import Synchronization
 /// At most ``BatchFlushPolicy/maxEvents`` events are held uncommitted; the rest waits
 /// in the durable log, which is the back pressure. On graceful shutdown it commits what
 /// it holds and stops; on a failure it starts over from the last commit after a second.
+/// On a shared log it processes only while it holds the stream's lease and stands by otherwise.
 final class ProcessorRunner<Step: ProcessorStep>: Service {
     private let log: any EventLog
     private let policy: BatchFlushPolicy
@@ -29,11 +30,17 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
     }
 
     func run() async throws {
-        let name = makeStep().name
+        let (name, stream) = { let step = makeStep(); return (step.name, step.stream) }()
         await withGracefulShutdownHandler {
             while !isStopping {
                 do {
+                    guard try await log.acquireLease(processor: name, stream: stream) else {
+                        try? await Task.sleep(for: .milliseconds(500))
+                        continue
+                    }
                     try await process()
+                } catch EventLogError.leaseLost {
+                    logger.warning("processor lost its lease to another process; standing by", metadata: ["processor": "\(name)"])
                 } catch {
                     guard !isStopping else { break }
                     metrics.restarts.increment()
@@ -44,6 +51,7 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
         }
+        await log.releaseLease(processor: name, stream: stream)
         logger.info("processor stopped", metadata: ["processor": "\(name)"])
     }
 
@@ -61,6 +69,9 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
         logger.info("processor started", metadata: ["processor": "\(step.name)", "stream": "\(step.stream)", "cursor": "\(next)"])
 
         while true {
+            guard log.holdsLease(processor: step.name, stream: step.stream) else {
+                throw EventLogError.leaseLost(processor: step.name, stream: step.stream)
+            }
             let stopping = isStopping
             var read = 0
             if !stopping, batch.room > 0, next < log.headOffset(stream: step.stream) {

@@ -88,7 +88,8 @@ final class CallbackDispatcher: Service {
                             await record(settled)
                             settled.removeAll()
                         }
-                        if !stopping, inFlight.count < concurrency {
+                        // On a shared log, callbacks fire from the process that holds the accounts lease.
+                        if !stopping, inFlight.count < concurrency, log.holdsLease(processor: AccountsStep.name, stream: AccountsStep.stream) {
                             for callback in await due(limit: concurrency + inFlight.count + retries.count) {
                                 guard inFlight.count < concurrency, !inFlight.contains(callback.key) else { continue }
                                 if let retry = retries[callback.key], retry.notBeforeMs > Self.nowMs { continue }

@@ -1,0 +1,456 @@
+public import EventflowCore
+import Foundation
+public import Logging
+import NIOCore
+import PostgresNIO
+public import ServiceLifecycle
+import Synchronization
+
+/// Settings of the PostgreSQL log.
+public struct PostgresLogConfiguration: Sendable {
+    public var url: PostgresURL
+    /// Streams to hold (tables are created at start).
+    public var streams: [String]
+    /// Admission and batching limits of group commit.
+    public var groupCommit: GroupCommitLimits
+    /// How long the writer waits for more requests before committing a batch below its size limit.
+    public var maxCommitDelay: Duration
+    /// How long a processor's lease lasts without renewal: after a process dies, another
+    /// takes its work over at most this long after its last renewal.
+    public var leaseDuration: Duration
+    /// Connections for reads, state queries and leases (the writer has its own).
+    public var maxConnections: Int
+    /// Called after every group commit, successful or not.
+    public var onCommit: @Sendable (CommitStats) -> Void
+
+    public init(
+        url: PostgresURL, streams: [String], groupCommit: GroupCommitLimits = GroupCommitLimits(), maxCommitDelay: Duration = .zero,
+        leaseDuration: Duration = .seconds(5), maxConnections: Int = 8, onCommit: @escaping @Sendable (CommitStats) -> Void = { _ in }
+    ) {
+        self.url = url
+        self.streams = streams
+        self.groupCommit = groupCommit
+        self.maxCommitDelay = maxCommitDelay
+        self.leaseDuration = leaseDuration
+        self.maxConnections = maxConnections
+        self.onCommit = onCommit
+    }
+}
+
+/// The log in PostgreSQL, shared by any number of collector and processor processes.
+///
+/// Each process commits its own group batches through one writer connection; offsets are
+/// allocated under the stream's head row lock, so they are dense and visible in commit
+/// order across processes. Processors hold leases (rows of `eventflow_cursors` with an
+/// owner and an expiry in the database's clock) that the log renews while the process
+/// lives; every cursor and state commit checks the lease in its transaction, so a process
+/// that lost its lease can never move a cursor another process owns now.
+public final class PostgresEventLog: EventLog, Service {
+    public let streams: [String]
+    private let configuration: PostgresLogConfiguration
+    private let client: PostgresClient
+    /// This process's name in lease rows: host, pid and a random suffix.
+    private let owner: String
+    private let logger: Logger
+    private let groupCommit: GroupCommitWriter
+    private let writer: Mutex<PostgresConnection?>
+    /// The newest head of each stream this process has seen.
+    private let heads: Mutex<[String: Int64]>
+    /// Leases this process holds, each valid locally until the given instant.
+    private let leases: Mutex<[CursorKey: ContinuousClock.Instant]>
+
+    private init(configuration: PostgresLogConfiguration, writer: PostgresConnection, heads: [String: Int64], logger: Logger) {
+        self.streams = configuration.streams
+        self.configuration = configuration
+        self.client = PostgresClient(configuration: configuration.url.clientConfiguration(maxConnections: configuration.maxConnections), backgroundLogger: logger)
+        self.owner = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+        self.logger = logger
+        self.groupCommit = GroupCommitWriter(limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay)
+        self.writer = Mutex(writer)
+        self.heads = Mutex(heads)
+        self.leases = Mutex([:])
+    }
+
+    /// Connects, migrates the schema (safe when several processes start at once) and creates
+    /// the streams' tables. Call ``run()`` to start committing.
+    public static func open(configuration: PostgresLogConfiguration, logger: Logger) async throws -> PostgresEventLog {
+        let connection = try await connect(configuration.url, logger: logger)
+        do {
+            try await PostgresSchema.migrate(connection, streams: configuration.streams, logger: logger)
+            let heads = try await PostgresSchema.heads(connection, logger: logger)
+            logger.info("log opened", metadata: ["postgres": "\(configuration.url.redacted)", "streams": "\(configuration.streams.joined(separator: ","))"])
+            return PostgresEventLog(configuration: configuration, writer: connection, heads: heads, logger: logger)
+        } catch {
+            try? await connection.close()
+            throw EventLogError.storageFailed("cannot prepare the schema in \(configuration.url.redacted): \(PostgresEventLog.describe(error))")
+        }
+    }
+
+    private static func connect(_ url: PostgresURL, logger: Logger) async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(configuration: url.connectionConfiguration(), id: 0, logger: logger)
+        } catch {
+            throw EventLogError.storageFailed(
+                "cannot connect to PostgreSQL at \(url.redacted): \(describe(error)); is it running and is the URL right? (`make postgres` starts one)")
+        }
+    }
+
+    /// PostgreSQL's own message when there is one (postgres-nio hides it from `description`).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            return "\(error.code)"
+        }
+        if let error = error as? EventLogError { return error.description }
+        return String(describing: error)
+    }
+
+    // MARK: - EventLog
+
+    public func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
+        guard streams.contains(stream) else { throw .unknownStream(stream) }
+        return try await groupCommit.append(stream: stream, records: records)
+    }
+
+    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        // The head comes from the same snapshot as the rows: everything below it is committed and visible.
+        let bounded = "FROM \(PostgresSchema.table(stream)) WHERE event_offset >= $1 AND event_offset < (SELECT head FROM eventflow_heads WHERE stream = $2) ORDER BY event_offset LIMIT $3"
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(offset)
+        binds.append(stream)
+        binds.append(Int64(limit))
+        var events: [StoredEvent] = []
+        events.reserveCapacity(min(limit, 10_000))
+        if bodies {
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body " + bounded, binds: binds), logger: logger)
+            for try await (offset, acceptedAt, id, key, time, body) in rows.decode((Int64, Int64, String?, String?, Int64?, ByteBuffer).self) {
+                events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: body))
+            }
+        } else {
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms " + bounded, binds: binds), logger: logger)
+            for try await (offset, acceptedAt, id, key, time) in rows.decode((Int64, Int64, String?, String?, Int64?).self) {
+                events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: ByteBuffer()))
+            }
+        }
+        if let last = events.last { observeHead(stream, last.offset + 1) }
+        return events
+    }
+
+    public func cursor(processor: String, stream: String) async throws -> Int64 {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        let rows = try await client.query("SELECT next_offset FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream)", logger: logger)
+        for try await offset in rows.decode(Int64.self) { return offset }
+        return 0
+    }
+
+    public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        try await groupCommit.control { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
+    }
+
+    public func headOffset(stream: String) -> Int64 {
+        heads.withLock { $0[stream] ?? 0 }
+    }
+
+    public func backlog() async throws -> [BacklogEntry] {
+        let rows = try await client.query(
+            "SELECT c.processor, c.stream, c.next_offset, h.head FROM eventflow_cursors c JOIN eventflow_heads h ON h.stream = c.stream ORDER BY c.stream, c.processor",
+            logger: logger)
+        var positions: [(processor: String, stream: String, cursor: Int64, head: Int64)] = []
+        for try await (processor, stream, cursor, head) in rows.decode((String, String, Int64, Int64).self) where streams.contains(stream) {
+            positions.append((processor, stream, cursor, head))
+            observeHead(stream, head)
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var entries: [BacklogEntry] = []
+        for position in positions {
+            var age = 0.0
+            if position.head > position.cursor {
+                let oldest = try await client.query(
+                    PostgresQuery(unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE event_offset = $1", binds: Self.bindings(position.cursor)),
+                    logger: logger)
+                for try await acceptedAt in oldest.decode(Int64.self) { age = max(0, Double(now - acceptedAt) / 1000) }
+            }
+            entries.append(
+                BacklogEntry(stream: position.stream, processor: position.processor, events: position.head - position.cursor, oldestUnprocessedAgeSeconds: age))
+        }
+        return entries
+    }
+
+    public func recordDeadLetters(_ letters: [DeadLetter]) async throws {
+        try await groupCommit.control { .deadLetters(letters, $0) }
+    }
+
+    public func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] {
+        try await PostgresSchema.deadLetters(
+            client.query(
+                "SELECT \(unescaped: PostgresSchema.deadLetterColumns) FROM eventflow_dead_letters WHERE stream = \(stream) ORDER BY event_offset LIMIT \(Int64(limit))",
+                logger: logger))
+    }
+
+    public func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        return try await groupCommit.control { .replay(stream: stream, ids: ids, $0) }
+    }
+
+    public var health: LogHealth { groupCommit.health }
+
+    public func prepareState(_ schema: [String]) async throws {
+        try await client.withConnection { connection in
+            try await PostgresSchema.inSchemaTransaction(connection, logger: logger) {
+                for statement in schema {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            }
+        }
+    }
+
+    public func commitState(_ commit: StateCommit) async throws {
+        guard streams.contains(commit.stream) else { throw EventLogError.unknownStream(commit.stream) }
+        try await groupCommit.control { .state(commit, $0) }
+    }
+
+    public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
+        let rows = try await client.query(
+            PostgresQuery(unsafeSQL: statement.numberedPlaceholders, binds: PostgresSchema.bindings(statement.binds)), logger: logger)
+        var result: [StateRow] = []
+        for try await row in rows {
+            result.append(StateRow(values: try row.map(PostgresSchema.stateValue)))
+        }
+        return result
+    }
+
+    public func acquireLease(processor: String, stream: String) async throws -> Bool {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        let key = CursorKey(processor: processor, stream: stream)
+        let started = ContinuousClock.now
+        let duration = configuration.leaseDuration.milliseconds
+        let rows = try await client.query(
+            """
+            INSERT INTO eventflow_cursors (processor, stream, next_offset, owner, lease_expires_ms) \
+            VALUES (\(processor), \(stream), 0, \(owner), \(unescaped: PostgresSchema.nowMs) + \(duration)) \
+            ON CONFLICT (processor, stream) DO UPDATE SET owner = excluded.owner, lease_expires_ms = excluded.lease_expires_ms \
+            WHERE eventflow_cursors.owner IS NULL OR eventflow_cursors.owner = excluded.owner \
+            OR eventflow_cursors.lease_expires_ms < \(unescaped: PostgresSchema.nowMs) RETURNING next_offset
+            """,
+            logger: logger)
+        var acquired = false
+        for try await _ in rows { acquired = true }
+        leases.withLock { leases in
+            if acquired {
+                leases[key] = started + configuration.leaseDuration * 0.9
+            } else {
+                leases[key] = nil
+            }
+        }
+        if acquired { logger.info("lease acquired", metadata: ["processor": "\(processor)", "stream": "\(stream)", "owner": "\(owner)"]) }
+        return acquired
+    }
+
+    public func holdsLease(processor: String, stream: String) -> Bool {
+        leases.withLock { $0[CursorKey(processor: processor, stream: stream)].map { ContinuousClock.now < $0 } ?? false }
+    }
+
+    public func releaseLease(processor: String, stream: String) async {
+        leases.withLock { $0[CursorKey(processor: processor, stream: stream)] = nil }
+        do {
+            try await client.query(
+                "UPDATE eventflow_cursors SET owner = NULL, lease_expires_ms = 0 WHERE processor = \(processor) AND stream = \(stream) AND owner = \(owner)",
+                logger: logger)
+        } catch {
+            logger.warning("could not release a lease; it expires by itself", metadata: ["processor": "\(processor)", "error": "\(Self.describe(error))"])
+        }
+    }
+
+    // MARK: - Service
+
+    /// Commits until graceful shutdown, then commits what is still queued and closes the connections.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.client.run() }
+                    group.addTask { await self.refreshUntilClosed() }
+                    while let batch = await groupCommit.nextBatch() {
+                        await commit(batch)
+                    }
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                self.groupCommit.beginClosing()
+            }
+        } onCancel: {
+            self.groupCommit.beginClosing()
+        }
+        try? await writer.withLock { $0 }?.close()
+        logger.info("log closed")
+    }
+
+    /// Polls the heads (appends of other collectors) every 25 ms and renews the leases at a
+    /// quarter of their duration, until closing.
+    private func refreshUntilClosed() async {
+        var lastRenewal = ContinuousClock.now
+        while !groupCommit.isClosing, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(25))
+            do {
+                let rows = try await client.query("SELECT stream, head FROM eventflow_heads", logger: logger)
+                for try await (stream, head) in rows.decode((String, Int64).self) { observeHead(stream, head) }
+                if ContinuousClock.now - lastRenewal >= configuration.leaseDuration / 4 {
+                    lastRenewal = ContinuousClock.now
+                    try await renewLeases()
+                }
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.warning("PostgreSQL poll failed", metadata: ["error": "\(Self.describe(error))"])
+            }
+        }
+    }
+
+    private func renewLeases() async throws {
+        guard !leases.withLock({ $0.isEmpty }) else { return }
+        let started = ContinuousClock.now
+        let rows = try await client.query(
+            "UPDATE eventflow_cursors SET lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) WHERE owner = \(owner) RETURNING processor, stream",
+            logger: logger)
+        var renewed: Set<CursorKey> = []
+        for try await (processor, stream) in rows.decode((String, String).self) { renewed.insert(CursorKey(processor: processor, stream: stream)) }
+        let lost = leases.withLock { leases in
+            let lost = leases.keys.filter { !renewed.contains($0) }
+            for key in lost { leases[key] = nil }
+            for key in leases.keys { leases[key] = started + configuration.leaseDuration * 0.9 }
+            return lost
+        }
+        for key in lost {
+            logger.warning("lease lost to another process", metadata: ["processor": "\(key.processor)", "stream": "\(key.stream)"])
+        }
+    }
+
+    private func observeHead(_ stream: String, _ head: Int64) {
+        heads.withLock { heads in heads[stream] = max(heads[stream] ?? 0, head) }
+    }
+
+    private func writerConnection() async throws -> PostgresConnection {
+        if let connection = writer.withLock({ $0 }), !connection.isClosed { return connection }
+        let connection = try await Self.connect(configuration.url, logger: logger)
+        writer.withLock { $0 = connection }
+        return connection
+    }
+
+    private func commit(_ batch: [PendingWrite]) async {
+        let started = ContinuousClock.now
+        let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        var outcome = BatchOutcome()
+        var recordsByStream: [String: [LogRecord]] = [:]
+        var placements: [(index: Int, stream: String, start: Int)] = []
+        for (index, write) in batch.enumerated() {
+            guard case .append(let stream, let records, _) = write else { continue }
+            placements.append((index, stream, recordsByStream[stream, default: []].count))
+            recordsByStream[stream, default: []] += records
+        }
+        let events = recordsByStream.values.reduce(0) { $0 + $1.count }
+
+        let failure: EventLogError?
+        do {
+            let connection = try await writerConnection()
+            try await connection.query("BEGIN", logger: logger)
+            var firsts: [String: Int64] = [:]
+            do {
+                for (index, write) in batch.enumerated() {
+                    switch write {
+                    case .replay(let stream, let ids, _):
+                        let requeued = try await PostgresSchema.takeDeadLetters(connection, stream: stream, ids: ids, logger: logger)
+                        recordsByStream[stream, default: []] += requeued.map(\.record)
+                        outcome.replayed[index] = requeued.count
+                    case .deadLetters(let letters, _):
+                        for letter in letters { try await PostgresSchema.insertDeadLetter(connection, letter, logger: logger) }
+                    case .cursor(let key, let offset, _):
+                        if try await !moveCursor(connection, key: key, to: offset) {
+                            outcome.failures[index] = .leaseLost(processor: key.processor, stream: key.stream)
+                        }
+                    case .state(let change, _):
+                        if let failure = try await applyIsolated(change, connection) { outcome.failures[index] = failure }
+                    case .append: break
+                    }
+                }
+                // Head rows are locked last and in name order: collectors never deadlock on
+                // them, and other collectors wait for this transaction as briefly as possible.
+                for stream in recordsByStream.keys.sorted() {
+                    guard let records = recordsByStream[stream], !records.isEmpty else { continue }
+                    let first = try await PostgresSchema.allocateOffsets(connection, stream: stream, count: records.count, logger: logger)
+                    try await PostgresSchema.insert(connection, stream: stream, first: first, records: records, acceptedAtMs: acceptedAtMs, logger: logger)
+                    firsts[stream] = first
+                }
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            for placement in placements {
+                guard case .append(_, let records, _) = batch[placement.index], let first = firsts[placement.stream] else { continue }
+                outcome.appended[placement.index] = AppendResult(firstOffset: first + Int64(placement.start), count: records.count)
+            }
+            for (stream, first) in firsts { observeHead(stream, first + Int64(recordsByStream[stream]?.count ?? 0)) }
+            failure = nil
+        } catch {
+            failure = .storageFailed(Self.describe(error))
+        }
+
+        groupCommit.recordCommit(failure: failure)
+        if let failure { logger.error("group commit failed", metadata: ["error": "\(failure)", "events": "\(events)"]) }
+        configuration.onCommit(
+            CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: batch.count, events: events, succeeded: failure == nil))
+        batch.resume(failure: failure, outcome: outcome)
+    }
+
+    /// Moves a cursor if this process holds its lease; false when another process does.
+    private func moveCursor(_ connection: PostgresConnection, key: CursorKey, to offset: Int64?) async throws -> Bool {
+        let rows = try await connection.query(
+            """
+            UPDATE eventflow_cursors SET next_offset = COALESCE(\(offset), next_offset) \
+            WHERE processor = \(key.processor) AND stream = \(key.stream) AND owner = \(owner) RETURNING 1
+            """,
+            logger: logger)
+        var moved = false
+        for try await _ in rows { moved = true }
+        return moved
+    }
+
+    /// Applies one processor's step under a savepoint: a failing statement or a lost lease
+    /// undoes only that step, not the appends committed with it. Returns the failure, or nil.
+    private func applyIsolated(_ change: StateCommit, _ connection: PostgresConnection) async throws -> EventLogError? {
+        try await connection.query("SAVEPOINT processor_step", logger: logger)
+        do {
+            guard try await moveCursor(connection, key: CursorKey(processor: change.processor, stream: change.stream), to: change.cursor) else {
+                try await connection.query("RELEASE processor_step", logger: logger)
+                return .leaseLost(processor: change.processor, stream: change.stream)
+            }
+            for statement in change.statements {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: statement.numberedPlaceholders, binds: PostgresSchema.bindings(statement.binds)), logger: logger)
+            }
+            try await connection.query("RELEASE processor_step", logger: logger)
+            return nil
+        } catch {
+            try await connection.query("ROLLBACK TO processor_step", logger: logger)
+            try await connection.query("RELEASE processor_step", logger: logger)
+            return .storageFailed(Self.describe(error))
+        }
+    }
+
+    private static func bindings(_ value: Int64) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(value)
+        return binds
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

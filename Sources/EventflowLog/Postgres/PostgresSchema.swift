@@ -1,0 +1,206 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// The PostgreSQL tables of the log, their versioned migrations, and the statements that
+/// touch them.
+///
+/// One table per stream (offset as primary key) and one row per stream holding its head:
+/// an append takes that row's lock to allocate offsets, so offsets are dense and become
+/// visible in commit order even with several collectors writing.
+enum PostgresSchema {
+    /// Held (transaction-scoped) while migrating or creating tables, so processes that
+    /// start at once wait for each other instead of racing on `CREATE TABLE`.
+    static let schemaLockKey: Int64 = 0x4576_656E_7466_6C6F
+
+    /// The log's own schema, in order; each runs once, recorded in `eventflow_migrations`.
+    static let migrations: [(version: Int, description: String, statements: [String])] = [
+        (
+            1, "heads, cursors with leases, dead letters",
+            [
+                "CREATE TABLE eventflow_heads (stream TEXT PRIMARY KEY, head BIGINT NOT NULL)",
+                """
+                CREATE TABLE eventflow_cursors (processor TEXT NOT NULL, stream TEXT NOT NULL, next_offset BIGINT NOT NULL, \
+                owner TEXT, lease_expires_ms BIGINT NOT NULL, PRIMARY KEY (processor, stream))
+                """,
+                """
+                CREATE TABLE eventflow_dead_letters (stream TEXT NOT NULL, event_offset BIGINT NOT NULL, event_id TEXT, \
+                status INTEGER NOT NULL, response TEXT NOT NULL, failed_at_ms BIGINT NOT NULL, accepted_at_ms BIGINT NOT NULL, \
+                event_key TEXT, event_time_ms BIGINT, body BYTEA NOT NULL, PRIMARY KEY (stream, event_offset))
+                """,
+            ]
+        )
+    ]
+
+    /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.
+    static func table(_ stream: String) -> String { "stream_\(stream)" }
+
+    /// The database's clock in unix milliseconds: leases expire by one clock for every process.
+    static let nowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+    /// Applies the missing migrations and creates the streams' tables, in one transaction
+    /// under the schema lock.
+    static func migrate(_ connection: PostgresConnection, streams: [String], logger: Logger) async throws {
+        try await inSchemaTransaction(connection, logger: logger) {
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS eventflow_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                logger: logger)
+            var applied: Set<Int> = []
+            for try await version in try await connection.query("SELECT version FROM eventflow_migrations", logger: logger).decode(Int.self) {
+                applied.insert(version)
+            }
+            for migration in migrations where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO eventflow_migrations (version, description) VALUES (\(migration.version), \(migration.description))", logger: logger)
+                logger.info("schema migrated", metadata: ["version": "\(migration.version)", "description": "\(migration.description)"])
+            }
+            for stream in streams {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: """
+                        CREATE TABLE IF NOT EXISTS \(table(stream)) (event_offset BIGINT PRIMARY KEY, accepted_at_ms BIGINT NOT NULL, \
+                        event_id TEXT, event_key TEXT, event_time_ms BIGINT, body BYTEA NOT NULL)
+                        """),
+                    logger: logger)
+                try await connection.query("INSERT INTO eventflow_heads (stream, head) VALUES (\(stream), 0) ON CONFLICT (stream) DO NOTHING", logger: logger)
+            }
+        }
+    }
+
+    /// Runs `body` in a transaction that holds the schema lock.
+    static func inSchemaTransaction(_ connection: PostgresConnection, logger: Logger, _ body: () async throws -> Void) async throws {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(schemaLockKey))", logger: logger)
+            try await body()
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    static func heads(_ connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
+        var heads: [String: Int64] = [:]
+        for try await (stream, head) in try await connection.query("SELECT stream, head FROM eventflow_heads", logger: logger).decode((String, Int64).self) {
+            heads[stream] = head
+        }
+        return heads
+    }
+
+    /// Allocates `count` offsets of `stream` (locking its head row until commit) and returns the first.
+    static func allocateOffsets(_ connection: PostgresConnection, stream: String, count: Int, logger: Logger) async throws -> Int64 {
+        let rows = try await connection.query(
+            "UPDATE eventflow_heads SET head = head + \(Int64(count)) WHERE stream = \(stream) RETURNING head - \(Int64(count))", logger: logger)
+        for try await first in rows.decode(Int64.self) { return first }
+        throw EventLogError.unknownStream(stream)
+    }
+
+    /// Inserts the rows of one stream from `first` on, as arrays in one statement.
+    static func insert(_ connection: PostgresConnection, stream: String, first: Int64, records: [LogRecord], acceptedAtMs: Int64, logger: Logger) async throws {
+        var ids: [String] = []
+        var keys: [String] = []
+        var times: [Int64] = []
+        var nulls: [Int32] = []
+        var bodies: [ByteBuffer] = []
+        ids.reserveCapacity(records.count)
+        keys.reserveCapacity(records.count)
+        times.reserveCapacity(records.count)
+        nulls.reserveCapacity(records.count)
+        bodies.reserveCapacity(records.count)
+        for record in records {
+            ids.append(record.id ?? "")
+            keys.append(record.key ?? "")
+            times.append(record.eventTimeMs ?? 0)
+            nulls.append((record.id == nil ? 1 : 0) | (record.key == nil ? 2 : 0) | (record.eventTimeMs == nil ? 4 : 0))
+            bodies.append(record.body)
+        }
+        var binds = PostgresBindings(capacity: 7)
+        binds.append(first)
+        binds.append(acceptedAtMs)
+        binds.append(ids)
+        binds.append(keys)
+        binds.append(times)
+        binds.append(nulls)
+        binds.append(bodies)
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(table(stream)) (event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body) \
+                    SELECT $1 + u.ord - 1, $2, CASE WHEN u.nulls & 1 = 0 THEN u.id END, CASE WHEN u.nulls & 2 = 0 THEN u.key END, \
+                    CASE WHEN u.nulls & 4 = 0 THEN u.t END, u.body \
+                    FROM unnest($3::text[], $4::text[], $5::bigint[], $6::integer[], $7::bytea[]) WITH ORDINALITY AS u(id, key, t, nulls, body, ord)
+                    """,
+                binds: binds),
+            logger: logger)
+    }
+
+    static let deadLetterColumns = "stream, event_offset, event_id, status, response, failed_at_ms, accepted_at_ms, event_key, event_time_ms, body"
+
+    static func insertDeadLetter(_ connection: PostgresConnection, _ letter: DeadLetter, logger: Logger) async throws {
+        let event = letter.event
+        try await connection.query(
+            """
+            INSERT INTO eventflow_dead_letters (stream, event_offset, event_id, status, response, failed_at_ms, accepted_at_ms, event_key, event_time_ms, body) \
+            VALUES (\(letter.stream), \(letter.offset), \(letter.id), \(Int32(letter.status)), \(letter.response), \(letter.failedAtMs), \
+            \(event.acceptedAtMs), \(event.key), \(event.eventTimeMs), \(event.body)) \
+            ON CONFLICT (stream, event_offset) DO UPDATE SET status = excluded.status, response = excluded.response, failed_at_ms = excluded.failed_at_ms
+            """,
+            logger: logger)
+    }
+
+    static func deadLetters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
+        var letters: [DeadLetter] = []
+        for try await (stream, offset, id, status, response, failedAtMs, acceptedAtMs, key, eventTimeMs, body) in rows.decode(
+            (String, Int64, String?, Int32, String, Int64, Int64, String?, Int64?, ByteBuffer).self)
+        {
+            let event = StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAtMs, id: id, key: key, eventTimeMs: eventTimeMs, body: body)
+            letters.append(DeadLetter(event: event, status: Int(status), response: response, failedAtMs: failedAtMs))
+        }
+        return letters
+    }
+
+    /// Deletes and returns the dead letters of `stream` (all, or those with these ids), oldest first.
+    static func takeDeadLetters(_ connection: PostgresConnection, stream: String, ids: [String]?, logger: Logger) async throws -> [DeadLetter] {
+        if let ids, ids.isEmpty { return [] }
+        let rows: PostgresRowSequence
+        if let ids {
+            rows = try await connection.query(
+                "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) AND event_id = ANY(\(ids)) RETURNING \(unescaped: deadLetterColumns)",
+                logger: logger)
+        } else {
+            rows = try await connection.query(
+                "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) RETURNING \(unescaped: deadLetterColumns)", logger: logger)
+        }
+        return try await deadLetters(rows).sorted { $0.offset < $1.offset }
+    }
+
+    static func bindings(_ values: [StateValue]) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .integer(let integer): binds.append(integer)
+            case .text(let text): binds.append(text)
+            case .null: binds.appendNull()
+            }
+        }
+        return binds
+    }
+
+    /// A state value from any column type processors use: integers (including `SUM`'s
+    /// `numeric`), text, bytes, booleans.
+    static func stateValue(_ cell: PostgresCell) throws -> StateValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .numeric: return .integer(Int64(truncating: try cell.decode(Decimal.self) as NSDecimalNumber))
+        case .float4, .float8: return .integer(Int64(try cell.decode(Double.self)))
+        case .bytea: return .text(String(buffer: try cell.decode(ByteBuffer.self)))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+public import Logging
+import NIOSSL
+import PostgresNIO
+
+/// A `postgres://user:password@host:port/database?sslmode=…` URL, as libpq and most tools
+/// write it, turned into postgres-nio's configurations.
+public struct PostgresURL: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String?
+    /// `disable` (the default: loopback and trusted networks) or `require`.
+    public var requiresTLS: Bool
+
+    public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String? = nil, requiresTLS: Bool = false) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.requiresTLS = requiresTLS
+    }
+
+    /// Parses `text`; the error says which part is wrong.
+    public init(_ text: String) throws(PostgresURLError) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
+            throw PostgresURLError("expected postgres://user:password@host:port/database, got '\(text)'")
+        }
+        guard let host = components.host, !host.isEmpty else { throw PostgresURLError("the URL has no host: '\(text)'") }
+        guard let username = components.user, !username.isEmpty else { throw PostgresURLError("the URL has no user name: '\(text)'") }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.username = username.removingPercentEncoding ?? username
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        self.database = path.isEmpty ? nil : path
+        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        switch sslMode {
+        case "disable": requiresTLS = false
+        case "require": requiresTLS = true
+        default: throw PostgresURLError("sslmode '\(sslMode)' is not supported; use disable or require")
+        }
+    }
+
+    /// The URL without its password, for logs.
+    public var redacted: String {
+        "postgres://\(username)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
+    }
+
+    func clientConfiguration(maxConnections: Int) -> PostgresClient.Configuration {
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requiresTLS ? .require(.makeClientConfiguration()) : .disable)
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = 1
+        return configuration
+    }
+
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database,
+            tls: requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+    }
+}
+
+/// A PostgreSQL URL that cannot be used, and why.
+public struct PostgresURLError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+extension PostgresURL {
+    /// Creates an empty database next to this URL's and returns the URL of the new one:
+    /// for tests and throwaway runs that must not share state.
+    public func creatingDatabase(named name: String, logger: Logger) async throws -> PostgresURL {
+        precondition(name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "database names here are plain identifiers")
+        let connection = try await PostgresConnection.connect(configuration: connectionConfiguration(), id: 0, logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
+            try await connection.close()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        var url = self
+        url.database = name
+        return url
+    }
+}

@@ -1,0 +1,117 @@
+import EventflowCore
+import EventflowLog
+import Foundation
+import Logging
+import NIOCore
+import Testing
+
+/// What several processes sharing one PostgreSQL log rely on: several logs opened on one
+/// database in this process stand for them.
+@Suite struct PostgresSharingTests {
+    @Test func processesStartingAtOnceMigrateTheSchemaOnce() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask { try await withLog(location) { log, _ in _ = try await log.append(stream: "events", records: records(["x"])) } }
+            }
+            try await group.waitForAll()
+        }
+        try await withLog(location) { log, _ in
+            let migrations = try await log.queryState(StateStatement("SELECT version FROM eventflow_migrations"))
+            #expect(migrations == [StateRow(values: [.integer(1)])])
+            let offsets = try await log.read(stream: "events", from: 0, limit: 10).map(\.offset)
+            #expect(offsets == [0, 1, 2, 3])
+        }
+    }
+
+    /// Two collectors appending at once: offsets stay dense, each request's events stay
+    /// together, and every acknowledged event is stored where its 202 said.
+    @Test func twoCollectorsShareDenseOffsets() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withLog(location) { first, _ in
+            try await withLog(location) { second, _ in
+                let results = try await withThrowingTaskGroup(of: (String, AppendResult).self) { group in
+                    for request in 0..<300 {
+                        let log = request.isMultiple(of: 2) ? first : second
+                        group.addTask {
+                            let ids = (0..<3).map { "r\(request)-\($0)" }
+                            return ("r\(request)", try await log.append(stream: "events", records: records(ids)))
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(results.flatMap { $0.1.firstOffset...$0.1.lastOffset }.sorted() == Array(0..<900))
+                let stored = try await first.read(stream: "events", from: 0, limit: 1_000)
+                for (request, result) in results {
+                    #expect(stored[Int(result.firstOffset)...Int(result.lastOffset)].map(\.id) == (0..<3).map { "\(request)-\($0)" })
+                }
+            }
+        }
+    }
+
+    @Test func oneProcessAtATimeHoldsALeaseAndOnlyItsHolderCommits() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withLog(location) { first, _ in
+            try await withLog(location) { second, _ in
+                _ = try await first.append(stream: "events", records: records(["a", "b", "c"]))
+                #expect(try await first.acquireLease(processor: "deliver", stream: "events"))
+                #expect(try await !second.acquireLease(processor: "deliver", stream: "events"))
+                #expect(!second.holdsLease(processor: "deliver", stream: "events"))
+                await #expect(throws: EventLogError.leaseLost(processor: "deliver", stream: "events")) {
+                    try await second.commitCursor(processor: "deliver", stream: "events", to: 1)
+                }
+                try await first.commitCursor(processor: "deliver", stream: "events", to: 2)
+
+                await first.releaseLease(processor: "deliver", stream: "events")
+                #expect(try await second.acquireLease(processor: "deliver", stream: "events"))
+                #expect(try await second.cursor(processor: "deliver", stream: "events") == 2)
+                await #expect(throws: EventLogError.leaseLost(processor: "deliver", stream: "events")) {
+                    try await first.commitState(StateCommit(processor: "deliver", stream: "events", cursor: 3, statements: []))
+                }
+                try await second.commitCursor(processor: "deliver", stream: "events", to: 3)
+                #expect(try await first.cursor(processor: "deliver", stream: "events") == 3)
+            }
+        }
+    }
+
+    /// A holder that stops renewing (its process died) loses the lease once it expires,
+    /// and the process that takes over starts from the last committed cursor.
+    @Test func anotherProcessTakesAnExpiredLeaseOver() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        let clock = ContinuousClock()
+        let acquiredAt = clock.now
+        try await withLog(location, leaseDuration: .seconds(1)) { first, _ in
+            _ = try await first.append(stream: "events", records: records(["a", "b"]))
+            #expect(try await first.acquireLease(processor: "deliver", stream: "events"))
+            try await first.commitCursor(processor: "deliver", stream: "events", to: 1)
+        }
+        try await withLog(location, leaseDuration: .seconds(1)) { second, _ in
+            let started = clock.now
+            var acquired = false
+            while !acquired, clock.now - started < .seconds(5) {
+                acquired = try await second.acquireLease(processor: "deliver", stream: "events")
+                if !acquired { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(acquired)
+            // Not before the lease, renewed while the first log ran, expired.
+            #expect(clock.now - acquiredAt >= .milliseconds(900))
+            #expect(try await second.cursor(processor: "deliver", stream: "events") == 1)
+        }
+    }
+
+    @Test func aCollectorSeesTheHeadsOfOthers() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withLog(location) { first, _ in
+            try await withLog(location) { second, _ in
+                _ = try await first.append(stream: "frames", records: records(["a", "b"]))
+                let clock = ContinuousClock()
+                let started = clock.now
+                while second.headOffset(stream: "frames") < 2, clock.now - started < .seconds(5) {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(second.headOffset(stream: "frames") == 2)
+                #expect(try await second.read(stream: "frames", from: 0, limit: 10).map(\.id) == ["a", "b"])
+            }
+        }
+    }
+}

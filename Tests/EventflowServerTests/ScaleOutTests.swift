@@ -1,0 +1,49 @@
+import EventflowLog
+import EventflowServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Collector and processor processes sharing one PostgreSQL log, as separate servers.
+@Suite struct ScaleOutTests {
+    @Test func collectorsIngestAndTheProcessorHoldingTheLeaseProcessesThenHandsItOver() async throws {
+        let storage = try await TestStorage.postgres.make()
+        let delivered = (0..<600).map { _ in #"{"domain":"shared.example","type":"delivered"}"# }.joined(separator: "\n")
+        try await withServer(log: storage, { $0.role = .collector }) { firstCollector, _ in
+            try await withServer(log: storage, { $0.role = .collector }) { secondCollector, _ in
+                try await withServer(log: storage, { $0.role = .processor; $0.leaseDuration = .seconds(2) }) { processor, _ in
+                    let refused = try await processor.ingest("domains", #"{"domain":"a.example","type":"delivered"}"#)
+                    #expect(refused.status == .misdirectedRequest)
+                    #expect(String(buffer: refused.body).contains("--role processor"))
+                    #expect(try await firstCollector.ingest("domains", delivered, contentType: "application/x-ndjson").status == .accepted)
+                    #expect(try await secondCollector.ingest("domains", delivered, contentType: "application/x-ndjson").status == .accepted)
+                    let json = try await processor.poll("/domains/shared.example") { $0["delivered"] as? Int == 1200 }
+                    #expect(json["status"] as? String == "catch-all")
+                }
+                // The processor stopped gracefully and gave its leases up: the next one starts at once, from its cursor.
+                try await withServer(log: storage, { $0.role = .processor; $0.leaseDuration = .seconds(30) }) { successor, _ in
+                    #expect(try await secondCollector.ingest("domains", delivered, contentType: "application/x-ndjson").status == .accepted)
+                    _ = try await successor.poll("/domains/shared.example", timeout: .seconds(10)) { $0["delivered"] as? Int == 1800 }
+                    // A collector reports the backlog of processors running elsewhere, from the shared log.
+                    let clock = ContinuousClock()
+                    let deadline = clock.now + .seconds(10)
+                    func domainsBacklogIsEmpty(_ metrics: String) -> Bool {
+                        metrics.split(separator: "\n").contains {
+                            $0.hasPrefix("eventflow_log_backlog_events{") && $0.contains(#"processor="domains""#) && $0.split(separator: " ").last.flatMap { Double($0) } == 0
+                        }
+                    }
+                    var metrics = ""
+                    while !domainsBacklogIsEmpty(metrics), clock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(200))
+                        metrics = String(buffer: try await firstCollector.execute(uri: "/metrics", method: .get).body)
+                    }
+                    #expect(domainsBacklogIsEmpty(metrics))
+                }
+                let counted = try await firstCollector.execute(uri: "/domains/shared.example", method: .get).json
+                #expect(counted["delivered"] as? Int == 1800)
+            }
+        }
+    }
+}
