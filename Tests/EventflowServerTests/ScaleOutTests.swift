@@ -47,3 +47,18 @@ import Testing
         }
     }
 }
+
+@Suite struct StorageSettingsTests {
+    @Test func aURLAloneMeansPostgresAndPostgresNeedsAURL() throws {
+        var configuration = ServerConfiguration()
+        try StorageSettings(engine: nil, postgresURL: "postgres://app@db:5433/events", leaseDuration: "2s", keyPrefix: "--").apply(to: &configuration)
+        #expect(configuration.storage == .postgres(PostgresURL(host: "db", port: 5433, username: "app", database: "events")))
+        #expect(configuration.leaseDuration == .seconds(2))
+        var plain = ServerConfiguration()
+        #expect(throws: ConfigError.self) { try StorageSettings(engine: "postgres", postgresURL: nil, leaseDuration: nil, keyPrefix: "--").apply(to: &plain) }
+        #expect(throws: ConfigError.self) { try StorageSettings(engine: "mysql", postgresURL: nil, leaseDuration: nil, keyPrefix: "storage.").apply(to: &plain) }
+        #expect(throws: ConfigError.self) { try StorageSettings(engine: nil, postgresURL: nil, leaseDuration: "0s", keyPrefix: "--").apply(to: &plain) }
+        #expect(throws: ConfigError.self) { try StorageSettings.role("leader", key: "--role") }
+        #expect(try StorageSettings.role("collector", key: "--role") == .collector)
+    }
+}

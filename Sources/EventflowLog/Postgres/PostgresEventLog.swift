@@ -62,7 +62,11 @@ public final class PostgresEventLog: EventLog, Service {
     private init(configuration: PostgresLogConfiguration, writer: PostgresConnection, heads: [String: Int64], logger: Logger) {
         self.streams = configuration.streams
         self.configuration = configuration
-        self.client = PostgresClient(configuration: configuration.url.clientConfiguration(maxConnections: configuration.maxConnections), backgroundLogger: logger)
+        // The pool's own logger stays at error: it warns about every query that arrives in the
+        // moment between the log's creation and `run()`, which are queued and served anyway.
+        var poolLogger = logger
+        poolLogger.logLevel = max(logger.logLevel, .error)
+        self.client = PostgresClient(configuration: configuration.url.clientConfiguration(maxConnections: configuration.maxConnections), backgroundLogger: poolLogger)
         self.owner = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
         self.logger = logger
         self.groupCommit = GroupCommitWriter(limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay)
@@ -228,13 +232,16 @@ public final class PostgresEventLog: EventLog, Service {
         let key = CursorKey(processor: processor, stream: stream)
         let started = ContinuousClock.now
         let duration = configuration.leaseDuration.milliseconds
+        try await client.query(
+            "INSERT INTO eventflow_cursors (processor, stream, next_offset, owner, lease_expires_ms) VALUES (\(processor), \(stream), 0, NULL, 0) ON CONFLICT DO NOTHING",
+            logger: logger)
+        // SKIP LOCKED: a row locked by its holder's commit in progress is not free; asking again later is cheaper than waiting.
         let rows = try await client.query(
             """
-            INSERT INTO eventflow_cursors (processor, stream, next_offset, owner, lease_expires_ms) \
-            VALUES (\(processor), \(stream), 0, \(owner), \(unescaped: PostgresSchema.nowMs) + \(duration)) \
-            ON CONFLICT (processor, stream) DO UPDATE SET owner = excluded.owner, lease_expires_ms = excluded.lease_expires_ms \
-            WHERE eventflow_cursors.owner IS NULL OR eventflow_cursors.owner = excluded.owner \
-            OR eventflow_cursors.lease_expires_ms < \(unescaped: PostgresSchema.nowMs) RETURNING next_offset
+            WITH claimable AS (SELECT processor, stream FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream) \
+            AND (owner IS NULL OR owner = \(owner) OR lease_expires_ms < \(unescaped: PostgresSchema.nowMs)) FOR UPDATE SKIP LOCKED) \
+            UPDATE eventflow_cursors c SET owner = \(owner), lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(duration) \
+            FROM claimable WHERE c.processor = claimable.processor AND c.stream = claimable.stream RETURNING c.next_offset
             """,
             logger: logger)
         var acquired = false
