@@ -87,7 +87,8 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
 @Suite(.serialized) struct DeliveryTests {
     @Test(arguments: TestStorage.allCases) func deliversEveryAcceptedEventOnce(storage: TestStorage) async throws {
         try await withTarget { target in
-            try await withServer(storage: storage, { $0.delivery = delivery(to: target) }) { client, port in
+            // A timeout long enough that no request times out on a loaded machine: then a duplicate is a bug, not a retry.
+            try await withServer(storage: storage, { $0.delivery = delivery(to: target) { $0.timeout = .seconds(10) } }) { client, port in
                 try await ingestEvents(port: port, prefix: "once", count: 1_000)
                 try await target.waitForUnique(1_000)
                 let summary = try await target.summary()
