@@ -45,8 +45,8 @@ acceptance: build-release ## smoke, behaviour and performance ($(PROFILE)) again
 smoke: build-release ## Smoke test against a freshly spawned system (or URL=… TARGET_URL=… for a running one)
 	@if [ -n "$(URL)" ]; then .build/release/smoke-test --url "$(URL)" $(if $(TARGET_URL),--target-url "$(TARGET_URL)"); else .build/release/smoke-test --spawn; fi
 
-behaviour: build-release ## Behaviour scenarios against freshly spawned systems (SCENARIO=name for one)
-	.build/release/behaviour-test --spawn $(if $(SCENARIO),--scenario $(SCENARIO))
+behaviour: build-release ## Behaviour scenarios against freshly spawned systems and a throwaway PostgreSQL (SCENARIO=name for one)
+	scripts/with-postgres.sh bash -c '.build/release/behaviour-test --spawn --postgres-url "$$EVENTFLOW_TEST_POSTGRES_URL" $(if $(SCENARIO),--scenario $(SCENARIO))'
 
 perf: build-release ## Performance test of PROFILE (default 5x peak) against a spawned system
 	.build/release/performance-test --spawn --profile $(PROFILE) --duration-scale $(DURATION_SCALE)

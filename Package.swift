@@ -105,6 +105,7 @@ let package = Package(
             name: "AcceptanceKit",
             dependencies: [
                 "EventflowCore",
+                "EventflowLog",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The acceptance run: smoke-test, behaviour-test and performance-test, each against a
-# freshly spawned Eventflow and reference target, then one final table.
+# freshly spawned Eventflow and reference target (behaviour-test also on a throwaway
+# PostgreSQL for its scale-out scenario), then one final table.
 # Usage: scripts/acceptance.sh BIN_DIR [PROFILE] [DURATION_SCALE]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,16 @@ run() {
 }
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+postgres_dir=$(mktemp -d /tmp/eventflow-postgres.XXXXXX)
+trap 'rm -f "$log"; scripts/postgres.sh stop "$postgres_dir"' EXIT
 run smoke-test "$bin/smoke-test" --spawn
-run behaviour-test "$bin/behaviour-test" --spawn
+# The scale-out scenario runs collectors and processors on one throwaway PostgreSQL.
+if postgres_url=$(scripts/postgres.sh start "$postgres_dir"); then
+  run behaviour-test "$bin/behaviour-test" --spawn --postgres-url "$postgres_url"
+else
+  echo "PostgreSQL did not start (see above): behaviour-test cannot run its scale-out scenario" >&2
+  run behaviour-test bash -c "exit 2"
+fi
 run performance-test "$bin/performance-test" --spawn --profile "$profile" --duration-scale "$scale"
 report=$(grep -o 'results: .*report.html' "$log" | tail -1 | cut -d' ' -f2)
 

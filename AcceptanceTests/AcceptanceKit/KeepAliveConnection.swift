@@ -73,6 +73,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
 
     private var pending: EventLoopPromise<RawResponse>?
     private var status = 0
+    private var keepAlive = true
     private var body = ByteBuffer()
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -88,23 +89,31 @@ final class ExchangeHandler: ChannelDuplexHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             status = Int(head.status.code)
+            keepAlive = head.isKeepAlive
         case .body(var chunk):
             body.writeBuffer(&chunk)
         case .end:
-            pending?.succeed(RawResponse(status: status, body: body))
-            pending = nil
+            // Taken first: completing it may write the next request at once, which sets
+            // `pending` anew; a server that ends the connection after this answer gets it
+            // closed before that, so the next request goes out on a new one.
+            let answered = takePending()
+            if !keepAlive { context.close(promise: nil) }
+            answered?.succeed(RawResponse(status: status, body: body))
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        pending?.fail(ChannelError.ioOnClosedChannel)
-        pending = nil
+        takePending()?.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        pending?.fail(error)
-        pending = nil
+        takePending()?.fail(error)
         context.close(promise: nil)
+    }
+
+    private func takePending() -> EventLoopPromise<RawResponse>? {
+        defer { pending = nil }
+        return pending
     }
 }

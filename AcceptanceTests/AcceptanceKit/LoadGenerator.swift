@@ -32,6 +32,8 @@ public struct LoadResult: Sendable {
     /// that falls behind takes longer, and its achieved rate shows it.
     public var durationSeconds: Double
     public var seconds: [LoadSecond]
+    /// Unix time of the start: events carry it plus their request's event time.
+    public var startedAtSeconds: Double
 }
 
 /// Drives the system with an open-model load: each request leaves at the time the
@@ -102,7 +104,7 @@ public final class LoadGenerator: Sendable {
             LoadResult(
                 latency: state.latency, lag: state.lag, lateSends: state.lateSends, requests: state.requests, offeredEvents: state.offeredEvents,
                 acknowledgedEvents: state.acknowledgedEvents, statusCounts: state.statusCounts, unanswered: state.unanswered,
-                durationSeconds: max(elapsed, schedule.duration), seconds: state.seconds)
+                durationSeconds: max(elapsed, schedule.duration), seconds: state.seconds, startedAtSeconds: wallStart)
         }
     }
 
@@ -113,7 +115,7 @@ public final class LoadGenerator: Sendable {
             let intended = started + .seconds(request.intendedTime)
             if intended > .now { try? await Task.sleep(until: intended, clock: .continuous) }
             let lag = ContinuousClock.now - intended
-            let body = factory.body(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + (ContinuousClock.now - started).seconds)
+            let body = factory.body(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + request.eventTime)
             if connection?.isActive != true { connection = try? await KeepAliveConnection.connect(host: host, port: port) }
             let (status, firstOffset) = await send(stream: request.stream, body: body, on: connection)
             let latency = ContinuousClock.now - intended

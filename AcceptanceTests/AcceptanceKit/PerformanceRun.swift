@@ -72,6 +72,16 @@ public enum PerformanceRun {
         let verdict = try await deliveryVerdict(ledger: generator.ledger, factory: generator.factory, target: target)
         var figures = figures(load: load, verdict: verdict, scraper: scraper, drainSeconds: drainSeconds)
         figures["drained"] = drained ? 1 : 0
+        let oracle = ProcessorOracle(
+            sent: Dictionary(uniqueKeysWithValues: ["frames", "accounts", "domains", "logs"].map { ($0, generator.ledger.sentEvents(of: $0)) }),
+            factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
+        if oracle.checks > 0 {
+            let mismatches = try await oracle.check(system)
+            figures["oracle_checks"] = Double(oracle.checks)
+            figures["oracle_mismatches"] = Double(mismatches.count)
+            log("processor outputs: \(oracle.checks) figures checked against what was sent, \(mismatches.count) mismatches")
+            for mismatch in mismatches.prefix(10) { log("  mismatch: \(mismatch)") }
+        }
         figures["generator_memory_mib"] = Double(generator.ledger.footprintBytes + load.latency.estimatedFootprintInBytes) / 1_048_576
         let thresholds = profile.thresholds.map { figure, rule in
             let value = figures[figure]

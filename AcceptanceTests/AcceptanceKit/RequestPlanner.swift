@@ -10,6 +10,9 @@ public struct PlannedRequest: Sendable {
     public var count: Int
     /// Seconds after the start at which it should be sent.
     public var intendedTime: Double
+    /// Seconds after the start that its events carry as their time: the intended time of
+    /// the request that first sent them (in whole milliseconds), so a re-send carries the same events.
+    public var eventTime: Double
     /// Whether it re-sends an earlier request's events (a client retry).
     public var isDuplicate: Bool
 }
@@ -27,7 +30,7 @@ public struct RequestPlanner: Sendable {
     private var offeredEvents = 0.0
     private var nextEvent = 0
     private var nextNumber = 0
-    private var lastByStream: [String: (first: Int, count: Int)] = [:]
+    private var lastByStream: [String: (first: Int, count: Int, time: Double)] = [:]
 
     public init(profile: LoadProfile, schedule: RateSchedule, seed: UInt64) {
         self.schedule = schedule
@@ -45,16 +48,19 @@ public struct RequestPlanner: Sendable {
         var count = batchSizes[pick(batchWeights)]
         guard let time = schedule.time(atEvents: offeredEvents) else { return nil }
         var first = nextEvent
+        // Whole milliseconds, so the ledger keeps it exactly and an oracle recomputes the same event times.
+        var eventTime = (time * 1000).rounded(.down) / 1000
         var duplicate = false
         if random.unit() < duplicateShare, let last = lastByStream[stream] {
-            (first, count, duplicate) = (last.first, last.count, true)
+            (first, count, eventTime, duplicate) = (last.first, last.count, last.time, true)
         } else {
             nextEvent += count
-            lastByStream[stream] = (first, count)
+            lastByStream[stream] = (first, count, time)
         }
         offeredEvents += Double(count)
         defer { nextNumber += 1 }
-        return PlannedRequest(number: nextNumber, stream: stream, firstEvent: first, count: count, intendedTime: time, isDuplicate: duplicate)
+        return PlannedRequest(
+            number: nextNumber, stream: stream, firstEvent: first, count: count, intendedTime: time, eventTime: eventTime, isDuplicate: duplicate)
     }
 
     private mutating func pick(_ weights: [Double]) -> Int {

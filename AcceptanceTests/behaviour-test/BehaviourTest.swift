@@ -7,7 +7,7 @@ import Foundation
 struct BehaviourTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "behaviour-test",
-        abstract: "Run Eventflow's behaviour scenarios (crash, outage, errors, rate limit, duplicates, ordering, back pressure, malformed input).",
+        abstract: "Run Eventflow's behaviour scenarios (crash, outage, errors, rate limit, duplicates, ordering, back pressure, malformed input, per-stream oracles, scale-out on PostgreSQL).",
         discussion: """
             Each scenario prints PASS or FAIL with its evidence. With --spawn every scenario starts its own \
             fresh Eventflow and reference target; against --url/--target-url, scenarios that must kill or \
@@ -27,6 +27,11 @@ struct BehaviourTest: AsyncParsableCommand {
 
     @Option(name: .customLong("target-url"), help: "Base URL of the reference target Eventflow delivers to (default: none).")
     var targetURL: String?
+
+    @Option(
+        name: .customLong("postgres-url"),
+        help: "PostgreSQL server for the scale-out scenario, which creates a fresh database there (default: $EVENTFLOW_POSTGRES_URL; 'make postgres' starts one).")
+    var postgresURL: String?
 
     @Flag(help: "Start a fresh Eventflow and reference target for each scenario, and stop them after (default: off).")
     var spawn = false
@@ -49,20 +54,25 @@ struct BehaviourTest: AsyncParsableCommand {
     func run() async throws {
         if list {
             for scenario in BehaviourScenarios.all {
-                print("\(scenario.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(scenario.summary)\(scenario.needsSpawn ? " (needs --spawn)" : "")")
+                print("\(scenario.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(scenario.summary)\(scenario.needsSpawn ? " (needs --spawn)" : "")\(scenario.needsPostgres ? " (needs --postgres-url)" : "")")
             }
             return
         }
         let selected = BehaviourScenarios.all.filter { scenarios.isEmpty || scenarios.contains($0.name) }
         let context = ScenarioContext(
             binary: spawn ? eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary : nil, systemURL: url,
-            targetURL: targetURL)
+            targetURL: targetURL, postgresURL: postgresURL ?? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"])
         let started = Date()
         var results: [(name: String, outcome: String, evidence: [String], seconds: Double)] = []
         for scenario in selected {
             guard spawn || !scenario.needsSpawn else {
                 print("SKIP  \(scenario.name) — needs --spawn")
                 results.append((scenario.name, "SKIP", ["needs --spawn"], 0))
+                continue
+            }
+            guard context.postgresURL != nil || !scenario.needsPostgres else {
+                print("SKIP  \(scenario.name) — needs --postgres-url")
+                results.append((scenario.name, "SKIP", ["needs --postgres-url"], 0))
                 continue
             }
             let clock = ContinuousClock.now

@@ -46,6 +46,12 @@ enum TestPostgres {
         #expect(local.port == 5432 && local.password == nil && !local.requiresTLS)
     }
 
+    @Test func textParsesBackToTheSameURL() throws {
+        let url = PostgresURL(host: "db.internal", port: 6432, username: "app", password: "p@ss:w/rd", database: "events", requiresTLS: true)
+        #expect(try PostgresURL(url.text) == url)
+        #expect(url.text == "postgres://app:p%40ss%3Aw%2Frd@db.internal:6432/events?sslmode=require")
+    }
+
     @Test func namesWhatIsWrong() {
         #expect(throws: PostgresURLError.self) { try PostgresURL("mysql://a@b/c") }
         #expect(throws: PostgresURLError("the URL has no user name: 'postgres://db/x'")) { try PostgresURL("postgres://db/x") }

@@ -17,11 +17,14 @@ public struct ScenarioContext: Sendable {
     public var binary: URL?
     public var systemURL: String?
     public var targetURL: String?
+    /// A PostgreSQL server for scenarios that share one database between processes; each creates its own database there.
+    public var postgresURL: String?
 
-    public init(binary: URL?, systemURL: String?, targetURL: String?) {
+    public init(binary: URL?, systemURL: String?, targetURL: String?, postgresURL: String? = nil) {
         self.binary = binary
         self.systemURL = systemURL
         self.targetURL = targetURL
+        self.postgresURL = postgresURL
     }
 
     /// A fresh system for the scenario (spawned) or the given one; `body` runs against it and it is stopped after.
@@ -53,7 +56,13 @@ public protocol BehaviourScenario: Sendable {
     var summary: String { get }
     /// Scenarios that kill or reconfigure the system need `--spawn`.
     var needsSpawn: Bool { get }
+    /// Scenarios that run several processes on one PostgreSQL need `--postgres-url`.
+    var needsPostgres: Bool { get }
     func run(_ context: ScenarioContext) async throws -> ScenarioResult
+}
+
+extension BehaviourScenario {
+    public var needsPostgres: Bool { false }
 }
 
 /// Every scenario of `behaviour-test`, in the order they run.
@@ -61,6 +70,6 @@ public enum BehaviourScenarios {
     public static let all: [any BehaviourScenario] = [
         MalformedInputScenario(), BackPressureScenario(), CrashScenario(), TargetOutageScenario(), ErrorBurstScenario(),
         RateLimitScenario(), DuplicateSendsScenario(), OrderingWindowScenario(), UniqueUsersScenario(), AccountsScenario(),
-        DomainsScenario(), LogStoreScenario(),
+        DomainsScenario(), LogStoreScenario(), ScaleOutScenario(),
     ]
 }

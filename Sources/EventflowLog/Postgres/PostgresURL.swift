@@ -44,6 +44,14 @@ public struct PostgresURL: Sendable, Equatable {
         }
     }
 
+    /// The whole URL, password included: to hand to another process.
+    public var text: String {
+        let allowed = CharacterSet.urlUserAllowed.subtracting(CharacterSet(charactersIn: ":@/"))
+        let user = username.addingPercentEncoding(withAllowedCharacters: allowed) ?? username
+        let secret = password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0) } ?? ""
+        return "postgres://\(user)\(secret)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
+    }
+
     /// The URL without its password, for logs.
     public var redacted: String {
         "postgres://\(username)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"

@@ -78,7 +78,7 @@ final class DeliverProcessor: Service {
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
-            self.session.withLock { $0?.yield(.drain) }
+            _ = self.session.withLock { $0?.yield(.drain) }
         }
         await log.releaseLease(processor: Self.name, stream: Self.stream)
         try await client.shutdown()

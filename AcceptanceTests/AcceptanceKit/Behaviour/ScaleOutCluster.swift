@@ -1,0 +1,115 @@
+import EventflowLog
+import Foundation
+import Logging
+
+/// Several `eventflow serve` processes sharing one PostgreSQL database, and the reference
+/// target they deliver to: collectors (`--role collector`) and processors
+/// (`--role processor`), each with its own port and data directory, stopped by PID at the end.
+final class ScaleOutCluster {
+    struct Member {
+        var server: SpawnedServer
+        let arguments: [String]
+    }
+
+    let binary: URL
+    let target: SpawnedServer
+    let databaseURL: String
+    /// The database's URL without its password, for evidence.
+    var databaseDescription: String { (try? PostgresURL(databaseURL).redacted) ?? "PostgreSQL" }
+    private(set) var collectors: [Member] = []
+    private(set) var processors: [Member] = []
+
+    private init(binary: URL, target: SpawnedServer, databaseURL: String) {
+        self.binary = binary
+        self.target = target
+        self.databaseURL = databaseURL
+    }
+
+    /// Creates a fresh database beside `postgresURL`, starts the target with `targetArguments`
+    /// and the given number of collectors and processors (processors get `processorArguments`).
+    static func start(
+        binary: URL, postgresURL: String, collectors: Int, processors: Int, targetArguments: [String], processorArguments: [String]
+    ) async throws -> ScaleOutCluster {
+        let base = try PostgresURL(postgresURL)
+        let name = "eventflow_scale_out_\(UInt64(Date().timeIntervalSince1970 * 1000))"
+        let database = try await base.creatingDatabase(named: name, logger: Logger(label: "behaviour-test"))
+        let target = try await SpawnedServer.start(binary: binary, arguments: ["target"] + targetArguments)
+        let cluster = ScaleOutCluster(binary: binary, target: target, databaseURL: database.text)
+        do {
+            for _ in 0..<collectors { cluster.collectors.append(try await cluster.startMember(role: "collector", extra: [])) }
+            for _ in 0..<processors {
+                let extra = ["--target-url", target.url + "/deliver", "--callback-url", target.url + "/callbacks"] + processorArguments
+                cluster.processors.append(try await cluster.startMember(role: "processor", extra: extra))
+            }
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        return cluster
+    }
+
+    private func startMember(role: String, extra: [String]) async throws -> Member {
+        let arguments = ["--storage", "postgres", "--postgres-url", databaseURL, "--role", role] + extra
+        let server = try await SpawnedServer.serve(dataDirectory: makeTemporaryDirectory(prefix: "eventflow-\(role)"), arguments: arguments, binary: binary)
+        return Member(server: server, arguments: arguments)
+    }
+
+    /// SIGKILLs the processor at `index` and waits until it is gone.
+    func killProcessor(_ index: Int) async throws {
+        processors[index].server.send(SIGKILL)
+        _ = try await processors[index].server.waitForExit()
+    }
+
+    /// SIGKILLs the collector at `index` and waits until it is gone.
+    func killCollector(_ index: Int) async throws {
+        collectors[index].server.send(SIGKILL)
+        _ = try await collectors[index].server.waitForExit()
+    }
+
+    /// Starts the processor at `index` again, same flags and port, on a new data directory.
+    func restartProcessor(_ index: Int) async throws {
+        processors[index].server = try await restart(processors[index])
+    }
+
+    /// Starts the collector at `index` again, same flags and port, so clients find it where it was.
+    func restartCollector(_ index: Int) async throws {
+        collectors[index].server = try await restart(collectors[index])
+    }
+
+    private func restart(_ member: Member) async throws -> SpawnedServer {
+        try await SpawnedServer.serve(
+            dataDirectory: makeTemporaryDirectory(prefix: "eventflow-restarted"), arguments: member.arguments, port: member.server.port, binary: binary)
+    }
+
+    /// The index of the processor delivering now: the live one whose delivered count grows.
+    func deliveringProcessor(timeout: Duration = .seconds(30)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        var before = try await deliveredCounts()
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            let now = try await deliveredCounts()
+            if let index = now.indices.first(where: { processors[$0].server.isRunning && now[$0] > before[$0] }) { return index }
+            before = now
+        }
+        throw SpawnError("no processor delivered anything within \(timeout)")
+    }
+
+    private func deliveredCounts() async throws -> [Double] {
+        var counts: [Double] = []
+        for member in processors {
+            guard member.server.isRunning else {
+                counts.append(0)
+                continue
+            }
+            let metrics = (try? PrometheusText.parse(try await HTTPProbe(baseURL: member.server.url).get("/metrics").text)) ?? []
+            counts.append(metrics.value("eventflow_delivered_events_total") ?? 0)
+        }
+        return counts
+    }
+
+    /// Stops every process: processors, collectors, then the target.
+    func stop() async {
+        for member in processors + collectors { await member.server.stop() }
+        await target.stop()
+    }
+}

@@ -1,0 +1,48 @@
+import AcceptanceKit
+import Foundation
+import HummingbirdTesting
+import Testing
+
+/// The performance-test's check of processor outputs, against a real server fed by the
+/// real load generator: it agrees with correct outputs and finds a wrong one.
+@Suite struct ProcessorOracleTests {
+    @Test func agreesWithTheProcessorsAndFindsAnExtraEvent() async throws {
+        try await withServer { client, port in
+            let profile = try LoadProfile.load(path: LoadProfileTests.profileDirectory.appendingPathComponent("peak.yaml").path)
+            let generator = LoadGenerator(
+                configuration: .init(baseURL: "http://127.0.0.1:\(port)", connections: 8), profile: profile,
+                schedule: profile.schedule(peak: 2_000, durationScale: 0.03), seed: 7, runID: "oracle\(port)")
+            let load = await generator.run { _ in }
+            #expect(load.acknowledgedEvents > 3_000)
+            let oracle = ProcessorOracle(
+                sent: Dictionary(uniqueKeysWithValues: ["frames", "accounts", "domains", "logs"].map { ($0, generator.ledger.sentEvents(of: $0)) }),
+                factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
+            #expect(oracle.frameWindows.isEmpty == false && oracle.accounts.count > 50 && oracle.domains.count > 100 && oracle.logCounts.count == 20)
+            let system = HTTPProbe(baseURL: "http://127.0.0.1:\(port)")
+            #expect(try await mismatches(oracle, system, until: \.isEmpty) == [])
+
+            let service = try #require(oracle.logCounts.keys.sorted().first)
+            try await client.ingest("logs", #"{"service_name":"\#(service)","payload":"extra","severity":"fatal","timestamp":1763900000}"#)
+            let mismatches = try await mismatches(oracle, system) { !$0.isEmpty }
+            #expect(mismatches.count == 1 && mismatches.first?.hasPrefix("logs \(service) fatal: ") == true, "\(mismatches)")
+        }
+    }
+
+    @Test func acceptsWhatCopiesWithoutAnswerMayHaveStored() {
+        var bounds = ProcessorOracle.Bounds(low: 3, high: 5)
+        #expect(bounds.contains(3) && bounds.contains(5) && !bounds.contains(2) && !bounds.contains(6))
+        bounds.high = 3
+        #expect(bounds.description == "3")
+    }
+
+    /// The oracle's mismatches once `settled` holds for them (the processors commit a moment
+    /// after the log does), or after 30 s.
+    private func mismatches(_ oracle: ProcessorOracle, _ system: HTTPProbe, until settled: ([String]) -> Bool) async throws -> [String] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let found = try await oracle.check(system)
+            if settled(found) || ContinuousClock.now >= deadline { return found }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
