@@ -2,6 +2,8 @@ public import EventflowCore
 import Foundation
 public import Histogram
 public import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// One second of the load, as the progress line and the report show it.
@@ -75,6 +77,7 @@ public final class LoadGenerator: Sendable {
     public let factory: EventFactory
     private let host: String
     private let port: Int
+    private let hostHeader: String
     private let state: Mutex<State>
     public let schedule: RateSchedule
 
@@ -86,17 +89,27 @@ public final class LoadGenerator: Sendable {
         let address = configuration.baseURL.replacingOccurrences(of: "http://", with: "").split(separator: "/").first ?? ""
         host = String(address.split(separator: ":").first ?? "127.0.0.1")
         port = address.split(separator: ":").last.flatMap { Int($0) } ?? 80
+        hostHeader = "\(host):\(port)"
         state = Mutex(State(planner: RequestPlanner(profile: profile, schedule: schedule, seed: seed)))
     }
 
     /// Runs the whole schedule; `onSecond` is called once per second with that second's figures.
     public func run(onSecond: @escaping @Sendable (LoadSecond) -> Void) async -> LoadResult {
         let started = ContinuousClock.now
+        let start = NIODeadline.now()
         let wallStart = Date().timeIntervalSince1970
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.reportSeconds(from: started, until: self.schedule.duration, onSecond: onSecond) }
-            for _ in 0..<configuration.connections {
-                group.addTask { await self.sendUntilDone(started: started, wallStart: wallStart) }
+        let driver = KeepAliveConnection.Driver(
+            next: { self.state.withLock { $0.planner.next() } },
+            request: { self.httpRequest($0, wallStart: wallStart) },
+            completed: { request, lag, latency, answer in self.record(request, lag: lag, latency: latency, answer: answer, started: started) })
+        let group = MultiThreadedEventLoopGroup.singleton
+        let connections = (0..<configuration.connections).map { _ in
+            KeepAliveConnection.run(on: group.next(), host: host, port: port, timeout: configuration.requestTimeout, start: start, driver: driver)
+        }
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { await self.reportSeconds(from: started, until: self.schedule.duration, onSecond: onSecond) }
+            for connection in connections {
+                tasks.addTask { try? await connection.get() }
             }
         }
         let elapsed = (ContinuousClock.now - started).seconds
@@ -108,56 +121,51 @@ public final class LoadGenerator: Sendable {
         }
     }
 
-    /// One connection's loop: takes the next planned request, waits for its time, sends it.
-    private func sendUntilDone(started: ContinuousClock.Instant, wallStart: Double) async {
-        var connection: KeepAliveConnection?
-        while let request = state.withLock({ $0.planner.next() }) {
-            let intended = started + .seconds(request.intendedTime)
-            if intended > .now { try? await Task.sleep(until: intended, clock: .continuous) }
-            let lag = ContinuousClock.now - intended
-            let body = factory.body(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + request.eventTime)
-            if connection?.isActive != true { connection = try? await KeepAliveConnection.connect(host: host, port: port) }
-            let (status, firstOffset) = await send(stream: request.stream, body: body, on: connection)
-            let latency = ContinuousClock.now - intended
-            let outcome: ClientOutcome =
-                switch status {
-                case 202: .acknowledged
-                case nil: .unknown
-                default: .rejected
-                }
-            ledger.record(request, outcome: outcome, firstOffset: firstOffset, atMillis: UInt32(max(0, (ContinuousClock.now - started).seconds * 1000)))
-            state.withLock { state in
-                _ = state.latency.record(UInt64(max(0, latency.seconds * 1e6)))
-                _ = state.currentSecond.record(UInt64(max(0, latency.seconds * 1e6)))
-                _ = state.lag.record(UInt64(max(0, lag.seconds * 1e6)))
-                if lag > .milliseconds(1) { state.lateSends += 1 }
-                state.requests += 1
-                state.offeredEvents += request.count
-                state.secondOffered += request.count
-                if let status { state.statusCounts[status, default: 0] += 1 } else { state.unanswered += 1 }
-                if outcome == .acknowledged {
-                    state.acknowledgedEvents += request.count
-                    state.secondAcknowledged += request.count
-                } else {
-                    state.secondErrors += 1
-                }
+    /// The POST of one planned request: NDJSON of its events, stamped with their event time.
+    private func httpRequest(_ request: PlannedRequest, wallStart: Double) -> (head: HTTPRequestHead, body: ByteBuffer) {
+        let body = ByteBuffer(string: factory.body(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + request.eventTime))
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/streams/\(request.stream)/events")
+        head.headers.add(name: "Host", value: hostHeader)
+        head.headers.add(name: "Content-Type", value: "application/x-ndjson")
+        head.headers.add(name: "Content-Length", value: String(body.readableBytes))
+        return (head, body)
+    }
+
+    /// Books one request's outcome into the ledger and the figures.
+    private func record(_ request: PlannedRequest, lag: TimeAmount, latency: TimeAmount, answer: RawResponse?, started: ContinuousClock.Instant) {
+        let status = answer?.status
+        let outcome: ClientOutcome =
+            switch status {
+            case 202: .acknowledged
+            case nil: .unknown
+            default: .rejected
+            }
+        let firstOffset = status == 202 ? answer.flatMap { Self.firstOffset(in: String(buffer: $0.body)) } : nil
+        ledger.record(request, outcome: outcome, firstOffset: firstOffset, atMillis: UInt32(max(0, (ContinuousClock.now - started).seconds * 1000)))
+        let latencyMicros = UInt64(max(0, latency.nanoseconds / 1_000))
+        let lagMicros = UInt64(max(0, lag.nanoseconds / 1_000))
+        state.withLock { state in
+            _ = state.latency.record(latencyMicros)
+            _ = state.currentSecond.record(latencyMicros)
+            _ = state.lag.record(lagMicros)
+            if lag > .milliseconds(1) { state.lateSends += 1 }
+            state.requests += 1
+            state.offeredEvents += request.count
+            state.secondOffered += request.count
+            if let status { state.statusCounts[status, default: 0] += 1 } else { state.unanswered += 1 }
+            if outcome == .acknowledged {
+                state.acknowledgedEvents += request.count
+                state.secondAcknowledged += request.count
+            } else {
+                state.secondErrors += 1
             }
         }
     }
 
-    /// POSTs one NDJSON request; returns the status (nil without an answer) and the first offset of a 202.
-    private func send(stream: String, body: String, on connection: KeepAliveConnection?) async -> (Int?, Int64?) {
-        guard let connection else { return (nil, nil) }
-        do {
-            let response = try await connection.send(
-                method: .POST, path: "/v1/streams/\(stream)/events", contentType: "application/x-ndjson", body: ByteBuffer(string: body),
-                timeout: configuration.requestTimeout)
-            let answer = String(buffer: response.body)
-            guard response.status == 202, let range = answer.range(of: #""first_offset":"#) else { return (response.status, nil) }
-            return (response.status, Int64(answer[range.upperBound...].prefix { $0.isNumber }))
-        } catch {
-            return (nil, nil)
-        }
+    /// `first_offset` of a 202's JSON answer.
+    static func firstOffset(in answer: String) -> Int64? {
+        guard let range = answer.range(of: #""first_offset":"#) else { return nil }
+        return Int64(answer[range.upperBound...].prefix { $0.isNumber })
     }
 
     private func reportSeconds(from started: ContinuousClock.Instant, until duration: Double, onSecond: @Sendable (LoadSecond) -> Void) async {
