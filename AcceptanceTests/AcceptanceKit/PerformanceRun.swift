@@ -72,9 +72,7 @@ public enum PerformanceRun {
         let verdict = try await deliveryVerdict(ledger: generator.ledger, factory: generator.factory, target: target)
         var figures = figures(load: load, verdict: verdict, scraper: scraper, drainSeconds: drainSeconds)
         figures["drained"] = drained ? 1 : 0
-        let oracle = ProcessorOracle(
-            sent: Dictionary(uniqueKeysWithValues: ["frames", "accounts", "domains", "logs"].map { ($0, generator.ledger.sentEvents(of: $0)) }),
-            factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
+        let oracle = ProcessorOracle(ledger: generator.ledger, factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
         if oracle.checks > 0 {
             let mismatches = try await oracle.check(system)
             figures["oracle_checks"] = Double(oracle.checks)

@@ -52,10 +52,13 @@ public struct ProcessorOracle: Sendable {
     /// The newest event time of an acknowledged frame: windows ending by then have closed.
     public private(set) var newestFrameSeconds = Int.min
 
-    /// Builds the expectations from the ledger's events of each stream.
-    public init(sent: [String: [ClientLedger.SentEvent]], factory: EventFactory, startedAtSeconds: Double) {
-        for (stream, events) in sent {
-            for event in events where event.acknowledged + event.unknown > 0 {
+    /// The streams whose processors keep state the oracle can check.
+    static let streams = ["frames", "accounts", "domains", "logs"]
+
+    /// Builds the expectations from the ledger's events of each stream with a state processor.
+    public init(ledger: ClientLedger, factory: EventFactory, startedAtSeconds: Double) {
+        for stream in Self.streams {
+            for event in ledger.sentEvents(of: stream) where event.acknowledged + event.unknown > 0 {
                 let content = factory.content(stream: stream, index: event.index, nowSeconds: startedAtSeconds + event.eventTime)
                 switch content {
                 case .log(let service, let severity, _):

@@ -55,7 +55,7 @@ public struct RequestPlanner: Sendable {
             (first, count, eventTime, duplicate) = (last.first, last.count, last.time, true)
         } else {
             nextEvent += count
-            lastByStream[stream] = (first, count, time)
+            lastByStream[stream] = (first, count, eventTime)
         }
         offeredEvents += Double(count)
         defer { nextNumber += 1 }

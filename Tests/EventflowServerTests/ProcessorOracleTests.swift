@@ -14,9 +14,7 @@ import Testing
                 schedule: profile.schedule(peak: 2_000, durationScale: 0.03), seed: 7, runID: "oracle\(port)")
             let load = await generator.run { _ in }
             #expect(load.acknowledgedEvents > 3_000)
-            let oracle = ProcessorOracle(
-                sent: Dictionary(uniqueKeysWithValues: ["frames", "accounts", "domains", "logs"].map { ($0, generator.ledger.sentEvents(of: $0)) }),
-                factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
+            let oracle = ProcessorOracle(ledger: generator.ledger, factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
             #expect(oracle.frameWindows.isEmpty == false && oracle.accounts.count > 50 && oracle.domains.count > 100 && oracle.logCounts.count == 20)
             let system = HTTPProbe(baseURL: "http://127.0.0.1:\(port)")
             #expect(try await mismatches(oracle, system, until: \.isEmpty) == [])
@@ -44,5 +42,28 @@ import Testing
             if settled(found) || ContinuousClock.now >= deadline { return found }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+}
+
+/// The planner's re-sends must be the very events sent before, so the system and the oracle see one event.
+@Suite struct RequestPlannerTests {
+    @Test func aReSendCarriesTheEventTimeOfTheFirstSend() throws {
+        let profile = try LoadProfile.load(path: LoadProfileTests.profileDirectory.appendingPathComponent("5x-peak.yaml").path)
+        var planner = RequestPlanner(profile: profile, schedule: profile.schedule(durationScale: 0.02), seed: 3)
+        var firstSends: [String: PlannedRequest] = [:]
+        var resends = 0
+        while let request = planner.next() {
+            let key = "\(request.stream)/\(request.firstEvent)"
+            if request.isDuplicate {
+                let original = try #require(firstSends[key])
+                #expect(request.eventTime == original.eventTime && request.count == original.count)
+                #expect(request.intendedTime >= original.intendedTime)
+                resends += 1
+            } else {
+                #expect(request.eventTime == (request.eventTime * 1000).rounded() / 1000, "whole milliseconds")
+                firstSends[key] = request
+            }
+        }
+        #expect(resends > 10)
     }
 }

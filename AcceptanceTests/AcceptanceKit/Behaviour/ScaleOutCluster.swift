@@ -54,31 +54,29 @@ final class ScaleOutCluster {
         return Member(server: server, arguments: arguments)
     }
 
-    /// SIGKILLs the processor at `index` and waits until it is gone.
-    func killProcessor(_ index: Int) async throws {
-        processors[index].server.send(SIGKILL)
-        _ = try await processors[index].server.waitForExit()
+    enum Role {
+        case collector, processor
     }
 
-    /// SIGKILLs the collector at `index` and waits until it is gone.
-    func killCollector(_ index: Int) async throws {
-        collectors[index].server.send(SIGKILL)
-        _ = try await collectors[index].server.waitForExit()
+    private func members(_ role: Role) -> [Member] { role == .collector ? collectors : processors }
+
+    /// SIGKILLs member `index` of `role` and waits until it is gone.
+    func kill(_ role: Role, _ index: Int) async throws {
+        let server = members(role)[index].server
+        server.send(SIGKILL)
+        _ = try await server.waitForExit()
     }
 
-    /// Starts the processor at `index` again, same flags and port, on a new data directory.
-    func restartProcessor(_ index: Int) async throws {
-        processors[index].server = try await restart(processors[index])
-    }
-
-    /// Starts the collector at `index` again, same flags and port, so clients find it where it was.
-    func restartCollector(_ index: Int) async throws {
-        collectors[index].server = try await restart(collectors[index])
-    }
-
-    private func restart(_ member: Member) async throws -> SpawnedServer {
-        try await SpawnedServer.serve(
+    /// Starts member `index` of `role` again, same flags and port (clients find it where it
+    /// was), on a new data directory.
+    func restart(_ role: Role, _ index: Int) async throws {
+        let member = members(role)[index]
+        let server = try await SpawnedServer.serve(
             dataDirectory: makeTemporaryDirectory(prefix: "eventflow-restarted"), arguments: member.arguments, port: member.server.port, binary: binary)
+        switch role {
+        case .collector: collectors[index].server = server
+        case .processor: processors[index].server = server
+        }
     }
 
     /// The index of the processor delivering now: the live one whose delivered count grows.

@@ -44,8 +44,8 @@ struct ScaleOutScenario: BehaviourScenario {
     /// right away; without it, first restarts whatever an earlier phase left dead).
     private func phase(_ cluster: ScaleOutCluster, ids: [String], killing collector: Int, restart: Bool, evidence: inout [String]) async throws -> Bool {
         if restart {
-            for index in cluster.processors.indices where !cluster.processors[index].server.isRunning { try await cluster.restartProcessor(index) }
-            for index in cluster.collectors.indices where !cluster.collectors[index].server.isRunning { try await cluster.restartCollector(index) }
+            for index in cluster.processors.indices where !cluster.processors[index].server.isRunning { try await cluster.restart(.processor, index) }
+            for index in cluster.collectors.indices where !cluster.collectors[index].server.isRunning { try await cluster.restart(.collector, index) }
         }
         let target = TargetClient(target: HTTPProbe(baseURL: cluster.target.url))
         let before = try await target.summary()
@@ -55,12 +55,12 @@ struct ScaleOutScenario: BehaviourScenario {
             try await Task.sleep(for: .milliseconds(10))
         }
         let processor = try await cluster.deliveringProcessor()
-        try await cluster.killProcessor(processor)
-        try await cluster.killCollector(collector)
+        try await cluster.kill(.processor, processor)
+        try await cluster.kill(.collector, collector)
         let atKill = load.acknowledged.withLock { $0.count }
         if restart {
-            try await cluster.restartProcessor(processor)
-            try await cluster.restartCollector(collector)
+            try await cluster.restart(.processor, processor)
+            try await cluster.restart(.collector, collector)
         }
         await sending.value
         let acknowledged = load.acknowledged.withLock { $0 }

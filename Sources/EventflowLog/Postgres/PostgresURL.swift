@@ -47,14 +47,15 @@ public struct PostgresURL: Sendable, Equatable {
     /// The whole URL, password included: to hand to another process.
     public var text: String {
         let allowed = CharacterSet.urlUserAllowed.subtracting(CharacterSet(charactersIn: ":@/"))
-        let user = username.addingPercentEncoding(withAllowedCharacters: allowed) ?? username
-        let secret = password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0) } ?? ""
-        return "postgres://\(user)\(secret)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
+        let encode = { (part: String) in part.addingPercentEncoding(withAllowedCharacters: allowed) ?? part }
+        return formatted(user: encode(username) + (password.map { ":" + encode($0) } ?? ""))
     }
 
     /// The URL without its password, for logs.
-    public var redacted: String {
-        "postgres://\(username)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
+    public var redacted: String { formatted(user: username) }
+
+    private func formatted(user: String) -> String {
+        "postgres://\(user)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
     }
 
     func clientConfiguration(maxConnections: Int) -> PostgresClient.Configuration {
