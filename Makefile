@@ -24,9 +24,9 @@ run: build-release ## Run the server on 127.0.0.1:$(PORT) with data in $(DATA_DI
 test-tools: ## Install what the tests need (promtool) when missing
 	@scripts/ensure-tool.sh promtool prometheus
 
-test: test-tools ## Unit and integration tests (real SQLite, a throwaway PostgreSQL, real HTTP on loopback)
+test: test-tools ## Unit and integration tests (real SQLite, a throwaway PostgreSQL, real HTTP on loopback; temp files removed after)
 	$(SWIFT) build --build-tests
-	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	tmp=$$(mktemp -d -t eventflow-tests.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT && TMPDIR="$$tmp" scripts/with-postgres.sh $(SWIFT) test --skip-build
 
 POSTGRES_DIR ?= /tmp/eventflow-postgres
 

@@ -50,9 +50,10 @@ public final class SystemUnderTest {
         return restarted
     }
 
-    /// Stops every spawned process, the server first.
+    /// Stops every spawned process, the server first, and deletes the data directory it made.
     public func stop() async {
         for process in processes.reversed() { await process.stop() }
+        if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
 
     public var description: String {

@@ -34,6 +34,8 @@ struct SmokeTest: AsyncParsableCommand {
 
     func run() async throws {
         var spawned: [SpawnedServer] = []
+        var dataDirectory: String?
+        defer { if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) } }
         let baseURL: String
         var targetBaseURL = targetURL
         if let url {
@@ -43,8 +45,10 @@ struct SmokeTest: AsyncParsableCommand {
                 let binary = eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary
                 let target = try await SpawnedServer.start(binary: binary, arguments: ["target"])
                 spawned.append(target)
+                let directory = makeTemporaryDirectory(prefix: "eventflow-smoke")
+                dataDirectory = directory
                 let server = try await SpawnedServer.serve(
-                    dataDirectory: makeTemporaryDirectory(prefix: "eventflow-smoke"),
+                    dataDirectory: directory,
                     arguments: ["--target-url", target.url + "/deliver"], binary: binary)
                 spawned.append(server)
                 print("spawned eventflow (pid \(server.process.processIdentifier)) at \(server.url), target (pid \(target.process.processIdentifier)) at \(target.url)")

@@ -104,7 +104,7 @@ import Testing
 
     /// SQLite only: PostgreSQL's disk is the database administrator's.
     @Test func aFullDiskFailsTheCommitAndMarksTheLogUnwritable() async throws {
-        try await withLog(LogBackend.sqlite.fresh(), maxDatabaseBytes: 256 << 10) { log, _ in
+        try await withLog(LogBackend.sqlite.fresh(), maxDatabaseBytes: 1 << 20) { log, _ in
             let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
             var acknowledged = 0
             var failure: EventLogError?

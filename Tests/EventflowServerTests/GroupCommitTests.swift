@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func aFullDiskAnswers503AndTurnsReadinessOff() async throws {
-        try await withServer({ $0.maxDatabaseBytes = 256 << 10 }) { client, _ in
+        try await withServer({ $0.maxDatabaseBytes = 1 << 20 }) { client, _ in
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
             let filler = String(repeating: "x", count: 60_000)
             var statuses: [HTTPResponse.Status] = []

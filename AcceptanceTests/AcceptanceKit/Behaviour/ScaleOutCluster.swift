@@ -18,6 +18,8 @@ final class ScaleOutCluster {
     var databaseDescription: String { (try? PostgresURL(databaseURL).redacted) ?? "PostgreSQL" }
     private(set) var collectors: [Member] = []
     private(set) var processors: [Member] = []
+    /// The members' data directories, deleted by ``stop()``.
+    private var directories: [String] = []
 
     private init(binary: URL, target: SpawnedServer, databaseURL: String) {
         self.binary = binary
@@ -50,7 +52,7 @@ final class ScaleOutCluster {
 
     private func startMember(role: String, extra: [String]) async throws -> Member {
         let arguments = ["--storage", "postgres", "--postgres-url", databaseURL, "--role", role] + extra
-        let server = try await SpawnedServer.serve(dataDirectory: makeTemporaryDirectory(prefix: "eventflow-\(role)"), arguments: arguments, binary: binary)
+        let server = try await SpawnedServer.serve(dataDirectory: newDirectory(prefix: "eventflow-\(role)"), arguments: arguments, binary: binary)
         return Member(server: server, arguments: arguments)
     }
 
@@ -72,7 +74,7 @@ final class ScaleOutCluster {
     func restart(_ role: Role, _ index: Int) async throws {
         let member = members(role)[index]
         let server = try await SpawnedServer.serve(
-            dataDirectory: makeTemporaryDirectory(prefix: "eventflow-restarted"), arguments: member.arguments, port: member.server.port, binary: binary)
+            dataDirectory: newDirectory(prefix: "eventflow-restarted"), arguments: member.arguments, port: member.server.port, binary: binary)
         switch role {
         case .collector: collectors[index].server = server
         case .processor: processors[index].server = server
@@ -105,9 +107,16 @@ final class ScaleOutCluster {
         return counts
     }
 
-    /// Stops every process: processors, collectors, then the target.
+    private func newDirectory(prefix: String) -> String {
+        let directory = makeTemporaryDirectory(prefix: prefix)
+        directories.append(directory)
+        return directory
+    }
+
+    /// Stops every process (processors, collectors, then the target) and deletes their data directories.
     func stop() async {
         for member in processors + collectors { await member.server.stop() }
         await target.stop()
+        for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
     }
 }

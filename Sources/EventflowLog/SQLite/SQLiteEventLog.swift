@@ -11,13 +11,17 @@ import Synchronization
 ///
 /// A single writer task owns the write connection and commits group batches: every
 /// append and cursor commit waiting when a transaction starts goes into it, and each
-/// caller resumes only after `COMMIT` returned. Reads use their own connection, so they
-/// never wait for a commit, and a third connection checkpoints the WAL in the background
-/// so commits never pay for it.
+/// caller resumes only after `COMMIT` returned. The writer runs on its own thread (see
+/// ``ThreadPoolTaskExecutor``). Reads use their own connection, so they never wait for a
+/// commit, and a third connection checkpoints the WAL in the background so commits
+/// rarely pay for it (see ``WALRestartPolicy`` for when they do).
 public final class SQLiteEventLog: EventLog, Service {
     public let streams: [String]
     private let configuration: LogConfiguration
     private let threadPool: NIOThreadPool
+    /// The writer's one thread: its statements and the writer task itself run there.
+    private let writerPool: NIOThreadPool
+    private let writerExecutor: ThreadPoolTaskExecutor
     private let writer: SQLiteConnection
     private let reader: SQLiteConnection
     private let checkpointer: SQLiteConnection
@@ -25,19 +29,38 @@ public final class SQLiteEventLog: EventLog, Service {
     private let groupCommit: GroupCommitWriter
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
+    private let checkpoints = Mutex(CheckpointState())
+    private let pageSize: Int
 
     private struct Positions {
         var heads: [String: Int64]
         var cursors: [CursorKey: Int64]
     }
 
+    /// Shared by the background checkpointer and the writer, which never checkpoint at once
+    /// (SQLite would make the second one spin in sqlite-nio's busy handler until the first is done).
+    private struct CheckpointState {
+        var running = false
+        /// The WAL's size at the last background checkpoint.
+        var walBytes = 0
+
+        mutating func claim() -> Bool {
+            guard !running else { return false }
+            running = true
+            return true
+        }
+    }
+
     private init(
-        configuration: LogConfiguration, threadPool: NIOThreadPool, writer: SQLiteConnection, reader: SQLiteConnection,
-        checkpointer: SQLiteConnection, heads: [String: Int64], cursors: [CursorKey: Int64], logger: Logger
+        configuration: LogConfiguration, threadPool: NIOThreadPool, writerPool: NIOThreadPool, writer: SQLiteConnection, reader: SQLiteConnection,
+        checkpointer: SQLiteConnection, pageSize: Int, heads: [String: Int64], cursors: [CursorKey: Int64], logger: Logger
     ) {
+        self.pageSize = pageSize
         self.streams = configuration.streams
         self.configuration = configuration
         self.threadPool = threadPool
+        self.writerPool = writerPool
+        self.writerExecutor = ThreadPoolTaskExecutor(pool: writerPool)
         self.writer = writer
         self.reader = reader
         self.checkpointer = checkpointer
@@ -52,10 +75,12 @@ public final class SQLiteEventLog: EventLog, Service {
         let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("eventflow.sqlite").path
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
+        let writerPool = NIOThreadPool(numberOfThreads: 1)
+        writerPool.start()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         do {
-            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
-            try await SQLiteSchema.prepareWriter(writer, streams: configuration.streams, maxDatabaseBytes: configuration.maxDatabaseBytes)
+            let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: writerPool, logger: logger, on: eventLoop)
+            let pageSize = try await SQLiteSchema.prepareWriter(writer, streams: configuration.streams, maxDatabaseBytes: configuration.maxDatabaseBytes)
             let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
             let checkpointer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
             var heads: [String: Int64] = [:]
@@ -65,10 +90,11 @@ public final class SQLiteEventLog: EventLog, Service {
             let cursors = try await SQLiteSchema.cursors(writer)
             logger.info("log opened", metadata: ["path": "\(path)", "streams": "\(configuration.streams.joined(separator: ","))"])
             return SQLiteEventLog(
-                configuration: configuration, threadPool: threadPool, writer: writer, reader: reader, checkpointer: checkpointer,
-                heads: heads, cursors: cursors, logger: logger)
+                configuration: configuration, threadPool: threadPool, writerPool: writerPool, writer: writer, reader: reader, checkpointer: checkpointer,
+                pageSize: pageSize, heads: heads, cursors: cursors, logger: logger)
         } catch {
             try? await threadPool.shutdownGracefully()
+            try? await writerPool.shutdownGracefully()
             throw error
         }
     }
@@ -188,7 +214,7 @@ public final class SQLiteEventLog: EventLog, Service {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
-                    group.addTask { await self.writeUntilClosed() }
+                    group.addTask(executorPreference: self.writerExecutor) { await self.writeUntilClosed() }
                     group.addTask { await self.checkpointUntilClosed() }
                 }
             } onGracefulShutdown: {
@@ -202,13 +228,34 @@ public final class SQLiteEventLog: EventLog, Service {
         try await reader.close()
         try await writer.close()
         try await threadPool.shutdownGracefully()
+        try await writerPool.shutdownGracefully()
         logger.info("log closed")
     }
 
     private func writeUntilClosed() async {
         var heads = positions.withLock { $0.heads }
+        var restartPolicy = WALRestartPolicy()
         while let batch = await groupCommit.nextBatch() {
             await commit(batch, heads: &heads)
+            await restartWALIfDue(&restartPolicy)
+        }
+    }
+
+    /// Checkpoints between two commits when the WAL has grown past the policy's size. No
+    /// frame can arrive meanwhile, so the checkpoint copies all of them; RESTART then waits
+    /// for reads that began before it, so that SQLite writes the next commit from the start
+    /// of the WAL file again, over blocks it already has.
+    private func restartWALIfDue(_ policy: inout WALRestartPolicy) async {
+        let now = ContinuousClock.now
+        let walBytes = checkpoints.withLock { $0.walBytes }
+        guard policy.shouldCheckpoint(walBytes: walBytes, now: now), checkpoints.withLock({ $0.claim() }) else { return }
+        defer { checkpoints.withLock { $0.running = false } }
+        do {
+            try await writer.execute("PRAGMA wal_checkpoint(RESTART)")
+            policy.checkpointed(at: now)
+            checkpoints.withLock { $0.walBytes = 0 }
+        } catch {
+            logger.warning("WAL checkpoint by the writer failed", metadata: ["error": "\(error)"])
         }
     }
 
@@ -319,8 +366,12 @@ public final class SQLiteEventLog: EventLog, Service {
     private func checkpointUntilClosed() async {
         while !groupCommit.isClosing {
             try? await Task.sleep(for: .milliseconds(100))
+            guard checkpoints.withLock({ $0.claim() }) else { continue }
+            defer { checkpoints.withLock { $0.running = false } }
             do {
-                try await checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                let result = try await checkpointer.query("PRAGMA wal_checkpoint(PASSIVE)", [])
+                let frames = result.first?.column("log")?.integer ?? 0
+                checkpoints.withLock { $0.walBytes = frames * self.pageSize }
             } catch {
                 logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
             }

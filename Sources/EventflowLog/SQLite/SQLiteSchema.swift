@@ -14,15 +14,23 @@ enum SQLiteSchema {
     /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.
     static func table(_ stream: String) -> String { "stream_\(stream)" }
 
-    static func prepareWriter(_ connection: SQLiteConnection, streams: [String], maxDatabaseBytes: Int?) async throws {
+    /// Sets the connection up as the log's writer and creates the tables; returns the database's page size.
+    static func prepareWriter(_ connection: SQLiteConnection, streams: [String], maxDatabaseBytes: Int?) async throws -> Int {
+        // Only takes effect when the database is created. Frames of ~2 KB fill a 4 KiB page
+        // each (two do not fit); 16 KiB pages hold seven, halving the bytes each commit writes.
+        try await connection.execute("PRAGMA page_size = 16384")
         try await connection.execute("PRAGMA journal_mode = WAL")
         try await connection.execute("PRAGMA synchronous = FULL")
         try await connection.execute("PRAGMA wal_autocheckpoint = 0")
+        // Waits by sleeping, not spinning as sqlite-nio's handler does: the writer's
+        // RESTART checkpoints wait here for reads that began before them to end.
+        try await connection.execute("PRAGMA busy_timeout = 2000")
         // Keep the WAL file allocated when it restarts: truncating it inside a commit stalls
         // that commit for 100+ ms on ext4, and overwriting blocks in place makes each fsync cheaper.
         try await connection.execute("PRAGMA journal_size_limit = -1")
+        let pageSize = try await connection.query("PRAGMA page_size", []).first?.column("page_size")?.integer ?? 4096
         if let maxDatabaseBytes {
-            try await connection.execute("PRAGMA max_page_count = \(max(16, maxDatabaseBytes / 4096))")
+            try await connection.execute("PRAGMA max_page_count = \(max(16, maxDatabaseBytes / pageSize))")
         }
         try await connection.execute(
             "CREATE TABLE IF NOT EXISTS cursors (processor TEXT NOT NULL, stream TEXT NOT NULL, next_offset INTEGER NOT NULL, PRIMARY KEY (processor, stream)) WITHOUT ROWID",
@@ -35,6 +43,7 @@ enum SQLiteSchema {
                 "CREATE TABLE IF NOT EXISTS \(table(stream)) (event_offset INTEGER PRIMARY KEY, accepted_at_ms INTEGER NOT NULL, event_id TEXT, event_key TEXT, event_time_ms INTEGER, body BLOB NOT NULL)"
             )
         }
+        return pageSize
     }
 
     static func headOffset(_ connection: SQLiteConnection, stream: String) async throws -> Int64 {

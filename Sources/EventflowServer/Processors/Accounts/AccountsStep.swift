@@ -45,7 +45,7 @@ struct AccountsStep: ProcessorStep {
     }
 
     mutating func recover(from log: any EventLog) async throws {
-        claims.forgetAllCancelled()
+        claims.stepRestarted()
     }
 
     mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
@@ -97,7 +97,7 @@ struct AccountsStep: ProcessorStep {
     }
 
     mutating func didCommit() {
-        claims.forgetCancelled(cancelled)
+        claims.stepCommitted(cancelling: cancelled)
         cancelled.removeAll(keepingCapacity: true)
         for observation in observations {
             switch observation {

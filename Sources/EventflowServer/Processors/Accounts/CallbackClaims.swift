@@ -6,11 +6,14 @@ import Synchronization
 /// pending callback of a version it replaces. Whichever comes first wins, under one
 /// lock: a claimed callback can no longer be cancelled (it is in flight and counts as
 /// fired), and a cancelled one is never sent, even if the dispatcher read it as due
-/// before the replacement was committed.
+/// before the replacement was committed. A callback settled (fired or failed) since the
+/// step's last commit cannot be cancelled either: the step may have read its row as
+/// pending just before the dispatcher recorded it.
 final class CallbackClaims: Sendable {
     private struct State {
         var firing: Set<CallbackDispatcher.Callback> = []
         var cancelled: Set<CallbackDispatcher.Callback> = []
+        var settledSinceStepCommit: Set<CallbackDispatcher.Callback> = []
     }
 
     private let state = Mutex(State())
@@ -24,27 +27,42 @@ final class CallbackClaims: Sendable {
         }
     }
 
-    /// Called once the outcome of a claimed callback is recorded (or it will be retried from the table).
+    /// Called once a claimed callback will be retried from the table.
     func release(_ callback: CallbackDispatcher.Callback) {
         _ = state.withLock { $0.firing.remove(callback) }
+    }
+
+    /// Called once the outcome of a claimed callback (fired or failed) is committed.
+    func settle(_ callback: CallbackDispatcher.Callback) {
+        state.withLock { state in
+            state.firing.remove(callback)
+            state.settledSinceStepCommit.insert(callback)
+        }
     }
 
     /// Cancels `callback`; false when it is already in flight.
     func cancel(_ callback: CallbackDispatcher.Callback) -> Bool {
         state.withLock { state in
-            guard !state.firing.contains(callback) else { return false }
+            guard !state.firing.contains(callback), !state.settledSinceStepCommit.contains(callback) else { return false }
             state.cancelled.insert(callback)
             return true
         }
     }
 
-    /// Forgets cancellations once the replacing versions are committed (the table no
-    /// longer lists those callbacks), or when the step starts over from the table.
-    func forgetCancelled(_ callbacks: some Sequence<CallbackDispatcher.Callback>) {
-        state.withLock { $0.cancelled.subtract(callbacks) }
+    /// Called after the step committed, cancelling `cancelled`: the table no longer lists
+    /// those callbacks, and the step reads every row afresh from now on.
+    func stepCommitted(cancelling cancelled: some Sequence<CallbackDispatcher.Callback>) {
+        state.withLock { state in
+            state.cancelled.subtract(cancelled)
+            state.settledSinceStepCommit.removeAll()
+        }
     }
 
-    func forgetAllCancelled() {
-        state.withLock { $0.cancelled.removeAll() }
+    /// Called when the step starts over from the table.
+    func stepRestarted() {
+        state.withLock { state in
+            state.cancelled.removeAll()
+            state.settledSinceStepCommit.removeAll()
+        }
     }
 }

@@ -69,7 +69,6 @@ final class CallbackDispatcher: Service {
                     switch signal {
                     case .completed(let callback, let outcome):
                         inFlight.remove(callback)
-                        if outcome != .delivered { claims.release(callback) }
                         switch outcome {
                         case .delivered:
                             retries[callback] = nil
@@ -79,8 +78,10 @@ final class CallbackDispatcher: Service {
                             settled.append((callback, .failed))
                             logger.warning("callback rejected", metadata: ["id": "\(callback.id)", "version": "\(callback.version)", "status": "\(status)"])
                         case .throttled(let retryAfter), .failed(_, let retryAfter):
+                            claims.release(callback)
                             retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: retryAfter)
                         case .timedOut, .connectionFailed:
+                            claims.release(callback)
                             retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: nil)
                         }
                     case .tick:
@@ -156,7 +157,7 @@ final class CallbackDispatcher: Service {
             return
         }
         for (callback, state) in settled {
-            claims.release(callback)
+            claims.settle(callback)
             if state == .fired {
                 metrics.callbacksFired.increment()
                 configuration.observer?(.callbackFired(id: callback.id, version: callback.version))
