@@ -54,8 +54,10 @@ public struct ServerConfiguration: Sendable {
     /// The `log-store` processor's settings; nil runs none.
     public var logStore: LogStoreConfiguration? = LogStoreConfiguration()
     /// How long `unique-users`, `accounts` and `domains` hold what they read before
-    /// committing it (they commit sooner when 5,000 events wait), seconds.
-    public var processorCommitInterval = 0.05
+    /// committing it (they commit sooner when 5,000 events wait), seconds. Each commit
+    /// shares the log's single writer with ingest: at 5x peak, 200 ms instead of 50 ms
+    /// took the ingest p50 from 11–18 ms to 4–7 ms.
+    public var processorCommitInterval = 0.2
 
     public static let defaultMaxBodyBytes = 4 << 20
 
