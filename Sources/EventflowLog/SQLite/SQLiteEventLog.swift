@@ -49,6 +49,10 @@ public final class SQLiteEventLog: EventLog, Service {
             running = true
             return true
         }
+
+        mutating func release() {
+            running = false
+        }
     }
 
     private init(
@@ -249,7 +253,7 @@ public final class SQLiteEventLog: EventLog, Service {
         let now = ContinuousClock.now
         let walBytes = checkpoints.withLock { $0.walBytes }
         guard policy.shouldCheckpoint(walBytes: walBytes, now: now), checkpoints.withLock({ $0.claim() }) else { return }
-        defer { checkpoints.withLock { $0.running = false } }
+        defer { checkpoints.withLock { $0.release() } }
         do {
             try await writer.execute("PRAGMA wal_checkpoint(RESTART)")
             policy.checkpointed(at: now)
@@ -367,7 +371,7 @@ public final class SQLiteEventLog: EventLog, Service {
         while !groupCommit.isClosing {
             try? await Task.sleep(for: .milliseconds(100))
             guard checkpoints.withLock({ $0.claim() }) else { continue }
-            defer { checkpoints.withLock { $0.running = false } }
+            defer { checkpoints.withLock { $0.release() } }
             do {
                 let result = try await checkpointer.query("PRAGMA wal_checkpoint(PASSIVE)", [])
                 let frames = result.first?.column("log")?.integer ?? 0

@@ -17,7 +17,7 @@ enum SQLiteSchema {
     /// Sets the connection up as the log's writer and creates the tables; returns the database's page size.
     static func prepareWriter(_ connection: SQLiteConnection, streams: [String], maxDatabaseBytes: Int?) async throws -> Int {
         // Only takes effect when the database is created. Frames of ~2 KB fill a 4 KiB page
-        // each (two do not fit); 16 KiB pages hold seven, halving the bytes each commit writes.
+        // each (two do not fit); a 16 KiB page holds seven.
         try await connection.execute("PRAGMA page_size = 16384")
         try await connection.execute("PRAGMA journal_mode = WAL")
         try await connection.execute("PRAGMA synchronous = FULL")
