@@ -38,9 +38,10 @@ postgres-stop: ## Stop the PostgreSQL of `make postgres` and delete its director
 
 PROFILE ?= LoadProfiles/5x-peak.yaml
 DURATION_SCALE ?= 1
+REPORT_ONLY ?=
 
-acceptance: build-release ## smoke, behaviour and performance ($(PROFILE)) against a spawned system; final verdict
-	scripts/acceptance.sh .build/release $(PROFILE) $(DURATION_SCALE)
+acceptance: build-release ## smoke, behaviour and performance ($(PROFILE)) against a spawned system; final verdict (REPORT_ONLY=figures kept out of it)
+	REPORT_ONLY="$(REPORT_ONLY)" scripts/acceptance.sh .build/release $(PROFILE) $(DURATION_SCALE)
 
 smoke: build-release ## Smoke test against a freshly spawned system (or URL=… TARGET_URL=… for a running one)
 	@if [ -n "$(URL)" ]; then .build/release/smoke-test --url "$(URL)" $(if $(TARGET_URL),--target-url "$(TARGET_URL)"); else .build/release/smoke-test --spawn; fi

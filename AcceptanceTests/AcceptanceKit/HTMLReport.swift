@@ -59,7 +59,7 @@ public struct HTMLReport {
             table { border-collapse: collapse; margin: 8px 24px 16px 0; display: inline-table; vertical-align: top; }
             th, td { text-align: left; padding: 4px 12px 4px 0; border-bottom: 1px solid #eee; }
             td.num { text-align: right; font-variant-numeric: tabular-nums; }
-            .ok { color: #1a7f37; font-weight: 600; } .bad { color: #cf222e; font-weight: 600; }
+            .ok { color: #1a7f37; font-weight: 600; } .bad { color: #cf222e; font-weight: 600; } .warn { color: #9a6700; font-weight: 600; }
             .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px; }
             figure { margin: 0; border: 1px solid #ddd; border-radius: 6px; padding: 8px; } figcaption { font-weight: 600; margin-bottom: 4px; }
             </style></head><body>
@@ -69,7 +69,7 @@ public struct HTMLReport {
             """
         for threshold in thresholds {
             page += "<tr><td>\(escape(threshold.figure))</td><td>\(escape(threshold.rule))</td><td class=\"num\">\(threshold.value.map(Self.number) ?? "n/a")</td>"
-            page += "<td class=\"\(threshold.passed ? "ok" : "bad")\">\(threshold.passed ? "PASS" : "FAIL")</td></tr>\n"
+            page += "<td class=\"\(threshold.passed ? "ok" : threshold.reportOnly ? "warn" : "bad")\">\(threshold.resultText)</td></tr>\n"
         }
         page += "</table><table><tr><th>figure</th><th>value</th></tr>\n"
         for figure in figures {

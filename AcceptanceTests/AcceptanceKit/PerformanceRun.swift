@@ -14,8 +14,13 @@ public struct PerformanceOptions: Sendable {
     public var resultsBase: String
     public var systemURL: String
     public var targetURL: String
+    /// Thresholds checked and reported but left out of the verdict.
+    public var reportOnly: Set<String>
 
-    public init(profile: LoadProfile, durationScale: Double, peak: Double?, seed: UInt64, resultsBase: String, systemURL: String, targetURL: String) {
+    public init(
+        profile: LoadProfile, durationScale: Double, peak: Double?, seed: UInt64, resultsBase: String, systemURL: String, targetURL: String,
+        reportOnly: Set<String> = []
+    ) {
         self.profile = profile
         self.durationScale = durationScale
         self.peak = peak
@@ -23,6 +28,7 @@ public struct PerformanceOptions: Sendable {
         self.resultsBase = resultsBase
         self.systemURL = systemURL
         self.targetURL = targetURL
+        self.reportOnly = reportOnly
     }
 }
 
@@ -83,9 +89,10 @@ public enum PerformanceRun {
         figures["generator_memory_mib"] = Double(generator.ledger.footprintBytes + load.latency.estimatedFootprintInBytes) / 1_048_576
         let thresholds = profile.thresholds.map { figure, rule in
             let value = figures[figure]
-            return ThresholdResult(figure: figure, rule: rule.description, value: value, passed: value.map(rule.passes) ?? false)
+            return ThresholdResult(
+                figure: figure, rule: rule.description, value: value, passed: value.map(rule.passes) ?? false, reportOnly: options.reportOnly.contains(figure))
         }
-        let passed = thresholds.allSatisfy(\.passed)
+        let passed = thresholds.allSatisfy(\.holds)
         try writeResults(
             directory: directory, options: options, runID: runID, started: started, schedule: schedule, load: load, scraper: scraper,
             figures: figures, thresholds: thresholds, passed: passed)
@@ -180,12 +187,12 @@ public enum PerformanceRun {
             "duration_scale": options.durationScale, "peak_events_per_second": options.peak ?? options.profile.peakEventsPerSecond,
             "multiplier": options.profile.multiplier, "schedule_seconds": schedule.duration, "verdict": passed ? "PASS" : "FAIL",
             "figures": figures,
-            "thresholds": thresholds.map { ["figure": $0.figure, "rule": $0.rule, "value": $0.value ?? NSNull(), "passed": $0.passed] as [String: Any] },
+            "thresholds": thresholds.map { ["figure": $0.figure, "rule": $0.rule, "value": $0.value ?? NSNull(), "passed": $0.passed, "report_only": $0.reportOnly] as [String: Any] },
         ]
         try ResultsWriter.writeSummary(summary, to: directory)
         try ResultsWriter.writeJUnit(
             suite: "performance-test.\(options.profile.name)",
-            cases: thresholds.map { ("\($0.figure) \($0.rule)", $0.passed, "\($0.figure) = \($0.value.map { String($0) } ?? "not measured"), expected \($0.rule)") },
+            cases: thresholds.map { ("\($0.figure) \($0.rule)", $0.passed, $0.reportOnly, "\($0.figure) = \($0.value.map { String($0) } ?? "not measured"), expected \($0.rule)") },
             seconds: schedule.duration, to: directory)
         try report(options: options, schedule: schedule, load: load, scraper: scraper, figures: figures, thresholds: thresholds, passed: passed, startMs: startMs)
             .write(to: directory)

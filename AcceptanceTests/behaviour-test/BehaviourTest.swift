@@ -98,7 +98,7 @@ struct BehaviourTest: AsyncParsableCommand {
                 "scenarios": results.map { ["name": $0.name, "result": $0.outcome, "evidence": $0.evidence, "seconds": $0.seconds] as [String: Any] },
             ], to: directory)
         try ResultsWriter.writeJUnit(
-            suite: "behaviour-test", cases: results.filter { $0.outcome != "SKIP" }.map { ($0.name, $0.outcome == "PASS", $0.evidence.joined(separator: "; ")) },
+            suite: "behaviour-test", cases: results.filter { $0.outcome != "SKIP" }.map { ($0.name, $0.outcome == "PASS", false, $0.evidence.joined(separator: "; ")) },
             seconds: results.reduce(0) { $0 + $1.seconds }, to: directory)
         print("")
         print(failed.isEmpty ? "VERDICT: PASS (\(results.count) scenarios)" : "VERDICT: FAIL (\(failed.count) of \(results.count) scenarios failed: \(failed.map(\.name).joined(separator: ", ")))")
