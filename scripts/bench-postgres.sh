@@ -75,7 +75,7 @@ PY
     start_serve "$p" --postgres-url "$url" --role processor --target-url "http://127.0.0.1:$target_port/deliver" --target-batch 100 --target-concurrency 16
     processors+=($started)
   done
-  until curl -s "http://127.0.0.1:$port/metrics" | awk '/^eventflow_log_backlog_events\{.*processor="deliver"/ {found=1; if ($2 != 0) busy=1} END {exit !(found && !busy)}'; do sleep 0.1; done
+  until curl -s "http://127.0.0.1:$port/metrics" | awk '/^eventflow_log_backlog_events\{.*processor="deliver[["]/ {found=1; if ($2 != 0) busy=1} END {exit !(found && !busy)}'; do sleep 0.1; done
   python3 -c "print(f'{$(date +%s.%N) - $started_at:.2f}')"
   for pid in "${processors[@]}" "$collector"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
 }

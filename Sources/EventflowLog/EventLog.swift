@@ -148,10 +148,11 @@ public protocol EventLog: Sendable {
     var streams: [String] { get }
     /// Appends `records` to `stream` atomically; returns once they are durable.
     func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult
-    /// Reads up to `limit` events of `stream` from `offset` on, in offset order; without
-    /// `bodies`, events come with empty bodies (processors that need only the key and
-    /// event time extracted at ingest skip reading and copying the JSON).
-    func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent]
+    /// Reads up to `limit` events of `stream` from `offset` on, in offset order, only those
+    /// of `partition` when one is given; without `bodies`, events come with empty bodies
+    /// (processors that need only the key and event time extracted at ingest skip reading
+    /// and copying the JSON).
+    func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent]
     /// The next offset `processor` has to process in `stream` (0 when it never committed).
     func cursor(processor: String, stream: String) async throws -> Int64
     /// Durably records that `processor` has processed everything before `offset`.
@@ -187,11 +188,23 @@ public protocol EventLog: Sendable {
     /// Gives the lease up at once (on a graceful stop) so another process takes over without
     /// waiting for it to expire.
     func releaseLease(processor: String, stream: String) async
+    /// Registers this process as one of those running `group` (e.g. a partitioned
+    /// processor), or renews its registration, which lapses after a lease's duration
+    /// without renewal; returns how many processes are registered now, itself included.
+    /// Processes use it to take a fair share of the group's leases.
+    func joinGroup(_ group: String) async throws -> Int
+    /// Ends this process's registration in `group` at once (on a graceful stop).
+    func leaveGroup(_ group: String) async
 }
 
 extension EventLog {
     /// Reads up to `limit` events of `stream`, bodies included, from `offset` on.
     public func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await read(stream: stream, from: offset, limit: limit, bodies: true)
+        try await read(stream: stream, from: offset, limit: limit, bodies: true, partition: nil)
+    }
+
+    /// Reads up to `limit` events of `stream` from `offset` on, with or without bodies.
+    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
+        try await read(stream: stream, from: offset, limit: limit, bodies: bodies, partition: nil)
     }
 }

@@ -47,7 +47,13 @@ public enum EventflowApplication {
             ProcessorRunner(log: log, policy: policy, metrics: ProcessorMetrics(processor: makeStep().name, registry: registry), logger: logger, makeStep: makeStep)
         }
         if let delivery = configuration.delivery, serves(DeliverProcessor.stream) {
-            processors.append(DeliverProcessor(log: log, configuration: delivery, metrics: DeliveryMetrics(registry: registry), logger: logger))
+            let partitions: Int
+            switch configuration.storage {
+            case .sqlite: partitions = delivery.partitions ?? 1
+            case .postgres: partitions = delivery.partitions ?? DeliveryConfiguration.defaultSharedPartitions
+            }
+            processors.append(
+                DeliverProcessor(log: log, configuration: delivery, partitions: partitions, metrics: DeliveryMetrics(registry: registry), logger: logger))
         }
         if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
             let unitMetrics = UniqueUsersMetrics(windowSeconds: uniqueUsers.windowSeconds, registry: registry)

@@ -123,8 +123,15 @@ struct DeliveryOptions: ParsableArguments {
     @Option(name: .customLong("target-batch"), help: "Events per request; more than 1 sends JSON arrays.")
     var targetBatch = 1
 
-    @Option(name: .customLong("target-concurrency"), help: "Requests in flight at once.")
+    @Option(name: .customLong("target-concurrency"), help: "Requests in flight at once, in this process.")
     var targetConcurrency = 32
+
+    @Option(
+        name: .customLong("deliver-partitions"),
+        help: ArgumentHelp(
+            "Partitions of stream events for delivery, each with its own cursor and lease, so several processor processes deliver at once (default: 1 with SQLite, 4 with PostgreSQL).",
+            discussion: "Every process sharing one log must use the same number; a process refuses to start when the log's cursors are cut differently."))
+    var deliverPartitions: Int?
 
     @Option(name: .customLong("target-timeout-ms"), help: "Timeout of one delivery request.")
     var targetTimeoutMs = 5_000
@@ -156,6 +163,7 @@ struct DeliveryOptions: ParsableArguments {
             throw ValidationError("backoff needs 0 < --retry-initial-ms <= --retry-max-ms and --retry-multiplier >= 1")
         }
         if let targetRate, targetRate <= 0 { throw ValidationError("--target-rate must be positive") }
+        if let deliverPartitions, !(1...1024).contains(deliverPartitions) { throw ValidationError("--deliver-partitions must be between 1 and 1024") }
         var enrichment = ["brand": "testBrand"]
         if !enrich.isEmpty {
             enrichment = [:]
@@ -169,6 +177,6 @@ struct DeliveryOptions: ParsableArguments {
             targetURL: targetURL, targetRate: targetRate, targetBurst: targetBurst, batchSize: targetBatch, concurrency: targetConcurrency,
             timeout: .milliseconds(targetTimeoutMs), orderingWindow: orderingWindow,
             retry: RetrySchedule(initial: retryInitialMs / 1000, maximum: retryMaxMs / 1000, multiplier: retryMultiplier),
-            enrichment: enrichment)
+            enrichment: enrichment, partitions: deliverPartitions)
     }
 }

@@ -184,6 +184,43 @@ import Testing
         #expect(sent(scheduler.next(now: 0.1)) == [102])
     }
 
+    /// A scheduler of one partition (every third offset from 101) commits stream offsets:
+    /// below its first event not done, or up to where the stream was read.
+    @Test func aPartitionsSchedulerCommitsStreamOffsets() {
+        var scheduler = Scheduler(configuration: .init(concurrency: 4, batchSize: 2), cursor: 100, firstOffset: 101, stride: 3)
+        #expect(scheduler.committableOffset == 100)
+        for offset: Int64 in [101, 104, 107] { scheduler.add(offset: offset, item: "e\(offset)") }
+        #expect(scheduler.nextOffset == 110)
+        #expect(scheduler.readOffset == 108)
+        #expect(sent(scheduler.next(now: 0)) == [101, 104])
+        #expect(sent(scheduler.next(now: 0)) == [107])
+        scheduler.complete([107], .delivered, now: 0.1, random: 0)
+        #expect(scheduler.committableOffset == 101)
+        scheduler.complete([101, 104], .delivered, now: 0.1, random: 0)
+        #expect(scheduler.committableOffset == 108)
+        // The stream was read up to 109 and held nothing more of this partition's.
+        scheduler.scanned(upTo: 109)
+        #expect(scheduler.committableOffset == 109)
+        #expect(scheduler.readOffset == 109)
+        scheduler.add(offset: 110, item: "e110")
+        #expect(scheduler.committableOffset == 110)
+        #expect(sent(scheduler.next(now: 0.2)) == [110])
+        scheduler.complete([110], .retry(retryAfter: nil), now: 0.3, random: 0)
+        #expect(scheduler.committableOffset == 110)
+    }
+
+    @Test func concurrencyCanChangeWhileRunning() {
+        var scheduler = scheduler(concurrency: 1)
+        #expect(sent(scheduler.next(now: 0)) == [100])
+        guard case .idle = scheduler.next(now: 0) else { Issue.record("expected idle at full concurrency"); return }
+        scheduler.setConcurrency(3)
+        #expect(sent(scheduler.next(now: 0)) == [101])
+        #expect(sent(scheduler.next(now: 0)) == [102])
+        scheduler.setConcurrency(1)
+        scheduler.complete([100], .delivered, now: 0.1, random: 0)
+        guard case .idle = scheduler.next(now: 0.1) else { Issue.record("two requests are still out, one allowed"); return }
+    }
+
     @Test func keepsWorkingAcrossManyEvents() {
         var scheduler = Scheduler(configuration: .init(concurrency: 8, batchSize: 7), startingAt: 0)
         var now = 0.0

@@ -80,6 +80,28 @@ import Testing
         }
     }
 
+    /// A partitioned processor reads only its partition's events, and its backlog counts only them.
+    @Test(arguments: LogBackend.allCases) func readsOnePartitionAndCountsOnlyItsBacklog(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
+            _ = try await log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
+            let partition = StreamPartition(index: 1, count: 3)
+            let read = try await log.read(stream: "events", from: 2, limit: 10, bodies: true, partition: partition)
+            #expect(read.map(\.offset) == [4, 7])
+            #expect(read.map(\.id) == ["e4", "e7"])
+            #expect(try await log.read(stream: "events", from: 0, limit: 2, bodies: false, partition: partition).map(\.offset) == [1, 4])
+            let name = partition.processorName("deliver")
+            #expect(try await log.acquireLease(processor: name, stream: "events"))
+            try await log.commitCursor(processor: name, stream: "events", to: 5)
+            let backlog = try await log.backlog()
+            #expect(backlog.map(\.processor) == ["deliver[1/3]"])
+            // Of offsets 5…9 only 7 is in partition 1 of 3.
+            #expect(backlog.map(\.events) == [1])
+            #expect(backlog[0].oldestUnprocessedAgeSeconds > 0)
+            try await log.commitCursor(processor: name, stream: "events", to: 8)
+            #expect(try await log.backlog().map(\.events) == [0])
+        }
+    }
+
     @Test(arguments: LogBackend.allCases) func refusesWorkBeyondThePendingLimitAndStoresOnlyWhatItAcknowledged(backend: LogBackend) async throws {
         let limits = GroupCommitLimits(maxPendingEvents: 20, maxPendingBytes: 1 << 20, maxBatchEvents: 10, maxBatchBytes: 1 << 20)
         try await withLog(backend.fresh(), limits: limits) { log, _ in

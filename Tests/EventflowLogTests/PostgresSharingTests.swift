@@ -18,7 +18,7 @@ import Testing
         }
         try await withLog(location) { log, _ in
             let migrations = try await log.queryState(StateStatement("SELECT version FROM eventflow_migrations"))
-            #expect(migrations == [StateRow(values: [.integer(1)])])
+            #expect(migrations == [StateRow(values: [.integer(1)]), StateRow(values: [.integer(2)])])
             let offsets = try await log.read(stream: "events", from: 0, limit: 10).map(\.offset)
             #expect(offsets == [0, 1, 2, 3])
         }
@@ -71,6 +71,35 @@ import Testing
                 try await second.commitCursor(processor: "deliver", stream: "events", to: 3)
                 #expect(try await first.cursor(processor: "deliver", stream: "events") == 3)
             }
+        }
+    }
+
+    /// Processes of a group count each other while they renew their membership; one that
+    /// leaves stops counting at once, one that stops renewing once its registration lapses.
+    @Test func groupMembersCountUntilTheyLeaveOrLapse() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withLog(location, leaseDuration: .seconds(3)) { first, _ in
+            var counts = [try await first.joinGroup("deliver")]
+            try await withLog(location, leaseDuration: .seconds(3)) { second, _ in
+                _ = try await first.joinGroup("deliver")
+                counts.append(try await second.joinGroup("deliver"))
+                counts.append(try await second.joinGroup("other"))
+                counts.append(try await first.joinGroup("deliver"))
+                await second.leaveGroup("deliver")
+                counts.append(try await first.joinGroup("deliver"))
+                counts.append(try await second.joinGroup("deliver"))
+            }
+            #expect(counts == [1, 2, 1, 2, 1, 2])
+            // The second stopped renewing without leaving: it counts until its registration lapses.
+            let clock = ContinuousClock()
+            let stopped = clock.now
+            var members = try await first.joinGroup("deliver")
+            while members == 2, clock.now - stopped < .seconds(10) {
+                try await Task.sleep(for: .milliseconds(100))
+                members = try await first.joinGroup("deliver")
+            }
+            #expect(members == 1)
+            #expect(clock.now - stopped >= .seconds(1))
         }
     }
 

@@ -128,12 +128,14 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
         }
     }
 
-    @Test func staysUnderTheTargetsRateLimitAndUsesIt() async throws {
+    /// With the stream cut into partitions, their shares of the limit add up to it.
+    @Test(arguments: [1, 4]) func staysUnderTheTargetsRateLimitAndUsesIt(partitions: Int) async throws {
         try await withTarget({ $0.rateLimit = .tokenBucket(rate: 200, burst: 20) }) { target in
             try await withServer({
                 $0.delivery = delivery(to: target) { delivery in
                     delivery.targetRate = 200
                     delivery.targetBurst = 20
+                    delivery.partitions = partitions
                 }
             }) { _, port in
                 try await ingestEvents(port: port, prefix: "rate", count: 1_500)
@@ -209,6 +211,43 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
                 #expect(overtaking.count < 599, "later events were held back")
                 #expect(sawBlocked)
             }
+        }
+    }
+
+    /// Cursors of another partition layout would be left behind (and their events sent
+    /// again from the start): a process configured differently refuses to run and says how to fix it.
+    @Test func refusesToStartWhenTheLogsDeliveryCursorsAreCutDifferently() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withTarget { target in
+            try await withServer({
+                $0.dataDirectory = directory
+                $0.delivery = delivery(to: target) { $0.partitions = 4 }
+            }) { _, port in
+                try await ingestEvents(port: port, prefix: "cut", count: 10)
+                try await target.waitForUnique(10)
+            }
+            let configuration = ServerConfiguration(port: 0, dataDirectory: directory, delivery: delivery(to: target) { $0.partitions = 1 })
+            let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
+            let outcome = await withTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    do {
+                        try await app.runService(gracefulShutdownSignals: [])
+                        return "it ran"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(20))
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still running after 20 s")")
+            #expect(outcome?.contains("--deliver-partitions 4") == true)
         }
     }
 }

@@ -46,6 +46,57 @@ import Testing
             }
         }
     }
+
+    /// Two processors split the four delivery partitions between them and deliver at once;
+    /// when one stops, the other takes its partitions over. Every event arrives once.
+    @Test func twoProcessorsShareTheDeliveryPartitionsAndOneTakesOverWhenTheOtherStops() async throws {
+        let storage = try await TestStorage.postgres.make()
+        try await withTarget { target in
+            let processor: @Sendable (inout ServerConfiguration) -> Void = {
+                $0.role = .processor
+                $0.leaseDuration = .seconds(2)
+                $0.delivery = delivery(to: target) { $0.timeout = .seconds(10) }
+            }
+            try await withServer(log: storage, { $0.role = .collector }) { _, collectorPort in
+                try await withServer(log: storage, processor) { first, _ in
+                    #expect(try await first.waitForPartitionsHeld(4))
+                    try await ingestEvents(port: collectorPort, prefix: "alone", count: 400)
+                    try await target.waitForUnique(400)
+                    try await withServer(log: storage, processor) { second, _ in
+                        #expect(try await first.waitForPartitionsHeld(2))
+                        #expect(try await second.waitForPartitionsHeld(2))
+                        try await ingestEvents(port: collectorPort, prefix: "shared", count: 2_000)
+                        try await target.waitForUnique(2_400)
+                        let firstDelivered = metricValue(try await first.metricsText(), "eventflow_delivered_events_total") ?? 0
+                        let secondDelivered = metricValue(try await second.metricsText(), "eventflow_delivered_events_total") ?? 0
+                        #expect(secondDelivered > 0, "the second processor delivered nothing")
+                        #expect(firstDelivered + secondDelivered == 2_400)
+                    }
+                    // The second stopped gracefully, left the group and gave its partitions up.
+                    #expect(try await first.waitForPartitionsHeld(4))
+                    try await ingestEvents(port: collectorPort, prefix: "again", count: 400)
+                    try await target.waitForUnique(2_800)
+                }
+            }
+            #expect(try await target.summary()["duplicates"] == 0)
+        }
+    }
+}
+
+extension TestClientProtocol {
+    func metricsText() async throws -> String {
+        String(buffer: try await execute(uri: "/metrics", method: .get).body)
+    }
+
+    /// Waits until this processor delivers `count` partitions; false after 20 s without.
+    func waitForPartitionsHeld(_ count: Int) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if metricValue(try await metricsText(), "eventflow_delivery_partitions_held") == Double(count) { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
 }
 
 @Suite struct StorageSettingsTests {

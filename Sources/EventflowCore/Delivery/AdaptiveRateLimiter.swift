@@ -22,10 +22,14 @@ public struct AdaptiveRateLimiter: Sendable, Equatable {
     private var pausedUntil: Double = 0
     private var lastAdjustment: Double
 
-    public init(rate: Double, burst: Double, now: Double) {
+    /// A limiter for `rate` and `burst`; with `startEmpty` the first requests wait for
+    /// tokens instead of spending the burst at once (a process taking over from another,
+    /// which may just have spent it).
+    public init(rate: Double, burst: Double, now: Double, startEmpty: Bool = false) {
         limit = rate
         let jitterAllowance = (rate * 0.05).rounded(.up)  // tokens that 50 ms of jitter can bunch up
         bucket = TokenBucket(rate: rate * Self.targetShare, burst: max(1, burst - jitterAllowance), now: now)
+        if startEmpty { bucket.drain(now: now) }
         lastAdjustment = now
     }
 

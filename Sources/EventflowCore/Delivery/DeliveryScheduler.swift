@@ -8,6 +8,10 @@
 /// not overtaken by more than what was sent during its first window. Only events
 /// delivered or dead-lettered count as done; the committable offset is the first event
 /// not done, so a crash resends at most what was in flight or waiting to retry.
+///
+/// A scheduler may own every `stride`-th offset of the stream (one partition of it);
+/// its committable offset is then still a stream offset: every event of its own below
+/// it is done.
 public struct DeliveryScheduler<Item: Sendable>: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// Requests in flight at once.
@@ -65,10 +69,14 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
         var isolated = false
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     private var entries: [Entry] = []
     /// Offset of `entries[0]`.
     private var baseOffset: Int64
+    /// Offsets between two consecutive entries: 1, or the number of partitions.
+    private let stride: Int64
+    /// Every event of this scheduler's before this offset has been added.
+    private var scannedTo: Int64
     /// Index of the first entry that is not done.
     private var head = 0
     /// Index of the first entry never sent.
@@ -77,23 +85,48 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
     private var retrying: Set<Int> = []
     public private(set) var requestsInFlight = 0
 
-    /// Starts at `offset`, the processor's committed cursor.
+    /// Starts at `offset`, the processor's committed cursor, owning every offset.
     public init(configuration: Configuration, startingAt offset: Int64) {
-        self.configuration = configuration
-        self.baseOffset = offset
+        self.init(configuration: configuration, cursor: offset, firstOffset: offset, stride: 1)
     }
 
-    /// The offset after the last event added.
-    public var nextOffset: Int64 { baseOffset + Int64(entries.count) }
-    /// Everything before this offset is delivered or dead-lettered: safe to commit.
-    public var committableOffset: Int64 { baseOffset + Int64(head) }
+    /// Starts at `cursor`, owning `firstOffset` (the first of its own at or after the
+    /// cursor) and every `stride`-th offset after it.
+    public init(configuration: Configuration, cursor: Int64, firstOffset: Int64, stride: Int) {
+        precondition(stride >= 1 && firstOffset >= cursor && firstOffset - cursor < Int64(stride), "the first offset must be the next one owned")
+        self.configuration = configuration
+        self.baseOffset = firstOffset
+        self.stride = Int64(stride)
+        self.scannedTo = cursor
+    }
+
+    /// The offset of the next event this scheduler owns and has not been given.
+    public var nextOffset: Int64 { baseOffset + stride * Int64(entries.count) }
+    /// Every event of this scheduler's before this offset is delivered or dead-lettered: safe to commit.
+    public var committableOffset: Int64 { head < entries.count ? baseOffset + stride * Int64(head) : scannedTo }
+    /// Where reading the stream goes on: every event of this scheduler's before it has been added.
+    public var readOffset: Int64 { scannedTo }
     /// Events added and not yet done.
     public var outstanding: Int { entries.count - head }
 
-    /// Adds the next event of the stream.
+    /// Adds the next event this scheduler owns.
     public mutating func add(offset: Int64, item: Item) {
         precondition(offset == nextOffset, "events must be added in offset order without gaps")
         entries.append(Entry(item: item))
+        scannedTo = offset + 1
+    }
+
+    /// Changes how many requests may be in flight from now on; requests already out finish.
+    public mutating func setConcurrency(_ concurrency: Int) {
+        precondition(concurrency >= 1, "concurrency must be at least 1")
+        configuration.concurrency = concurrency
+    }
+
+    /// Records that the stream was read up to `offset` and held no more events of this
+    /// scheduler's before it (a read of one partition that came back short).
+    public mutating func scanned(upTo offset: Int64) {
+        precondition(offset <= nextOffset, "events before \(offset) were not added")
+        scannedTo = max(scannedTo, offset)
     }
 
     /// Seconds the head has been undelivered since its first attempt, 0 when there is no such head.
@@ -140,7 +173,7 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
     public mutating func complete(_ offsets: [Int64], _ completion: Completion, now: Double, random: Double) {
         requestsInFlight -= 1
         for offset in offsets {
-            let index = Int(offset - baseOffset)
+            let index = Int((offset - baseOffset) / stride)
             entries[index].inFlight = false
             switch completion {
             case .delivered, .deadLettered:
@@ -164,7 +197,7 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
         return batch.map { index in
             entries[index].inFlight = true
             if entries[index].firstAttemptAt == nil { entries[index].firstAttemptAt = now }
-            return Dispatch(offset: baseOffset + Int64(index), item: entries[index].item, attempt: entries[index].failures + 1)
+            return Dispatch(offset: baseOffset + stride * Int64(index), item: entries[index].item, attempt: entries[index].failures + 1)
         }
     }
 
@@ -173,7 +206,7 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
         // Drop finished entries once they make up most of the buffer, keeping indices small.
         guard head > 4096, head * 2 > entries.count else { return }
         entries.removeFirst(head)
-        baseOffset += Int64(head)
+        baseOffset += stride * Int64(head)
         nextFresh -= head
         retrying = Set(retrying.map { $0 - head })
         head = 0

@@ -116,14 +116,20 @@ public final class PostgresEventLog: EventLog, Service {
         return try await groupCommit.append(stream: stream, records: records)
     }
 
-    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
+    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         // The head comes from the same snapshot as the rows: everything below it is committed and visible.
-        let bounded = "FROM \(PostgresSchema.table(stream)) WHERE event_offset >= $1 AND event_offset < (SELECT head FROM eventflow_heads WHERE stream = $2) ORDER BY event_offset LIMIT $3"
-        var binds = PostgresBindings(capacity: 3)
+        let inPartition = partition == nil ? "" : " AND event_offset % $4 = $5"
+        let bounded =
+            "FROM \(PostgresSchema.table(stream)) WHERE event_offset >= $1 AND event_offset < (SELECT head FROM eventflow_heads WHERE stream = $2)\(inPartition) ORDER BY event_offset LIMIT $3"
+        var binds = PostgresBindings(capacity: 5)
         binds.append(offset)
         binds.append(stream)
         binds.append(Int64(limit))
+        if let partition {
+            binds.append(Int64(partition.count))
+            binds.append(Int64(partition.index))
+        }
         var events: [StoredEvent] = []
         events.reserveCapacity(min(limit, 10_000))
         if bodies {
@@ -171,15 +177,15 @@ public final class PostgresEventLog: EventLog, Service {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var entries: [BacklogEntry] = []
         for position in positions {
+            let (events, oldestOffset) = StreamPartition.backlog(processorName: position.processor, cursor: position.cursor, head: position.head)
             var age = 0.0
-            if position.head > position.cursor {
+            if events > 0 {
                 let oldest = try await client.query(
-                    PostgresQuery(unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE event_offset = $1", binds: Self.bindings(position.cursor)),
+                    PostgresQuery(unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE event_offset = $1", binds: Self.bindings(oldestOffset)),
                     logger: logger)
                 for try await acceptedAt in oldest.decode(Int64.self) { age = max(0, Double(now - acceptedAt) / 1000) }
             }
-            entries.append(
-                BacklogEntry(stream: position.stream, processor: position.processor, events: position.head - position.cursor, oldestUnprocessedAgeSeconds: age))
+            entries.append(BacklogEntry(stream: position.stream, processor: position.processor, events: events, oldestUnprocessedAgeSeconds: age))
         }
         return entries
     }
@@ -272,6 +278,31 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
+    public func joinGroup(_ group: String) async throws -> Int {
+        let duration = configuration.leaseDuration.milliseconds
+        try await client.query(
+            """
+            INSERT INTO eventflow_members (group_name, owner, expires_ms) VALUES (\(group), \(owner), \(unescaped: PostgresSchema.nowMs) + \(duration)) \
+            ON CONFLICT (group_name, owner) DO UPDATE SET expires_ms = EXCLUDED.expires_ms
+            """,
+            logger: logger)
+        // Rows of processes gone for a minute go; younger expired ones are simply not counted.
+        try await client.query(
+            "DELETE FROM eventflow_members WHERE group_name = \(group) AND expires_ms < \(unescaped: PostgresSchema.nowMs) - 60000", logger: logger)
+        let rows = try await client.query(
+            "SELECT count(*) FROM eventflow_members WHERE group_name = \(group) AND expires_ms >= \(unescaped: PostgresSchema.nowMs)", logger: logger)
+        for try await count in rows.decode(Int64.self) { return max(1, Int(count)) }
+        return 1
+    }
+
+    public func leaveGroup(_ group: String) async {
+        do {
+            try await client.query("DELETE FROM eventflow_members WHERE group_name = \(group) AND owner = \(owner)", logger: logger)
+        } catch {
+            logger.warning("could not leave a processor group; the registration lapses by itself", metadata: ["group": "\(group)", "error": "\(Self.describe(error))"])
+        }
+    }
+
     // MARK: - Service
 
     /// Commits until graceful shutdown, then commits what is still queued and closes the connections.
@@ -320,7 +351,11 @@ public final class PostgresEventLog: EventLog, Service {
         guard !leases.withLock({ $0.isEmpty }) else { return }
         let started = ContinuousClock.now
         let rows = try await client.query(
-            "UPDATE eventflow_cursors SET lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) WHERE owner = \(owner) RETURNING processor, stream",
+            """
+            UPDATE eventflow_cursors c SET lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) \
+            FROM (SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner) ORDER BY processor COLLATE "C", stream COLLATE "C" FOR UPDATE) held \
+            WHERE c.processor = held.processor AND c.stream = held.stream AND c.owner = \(owner) RETURNING c.processor, c.stream
+            """,
             logger: logger)
         var renewed: Set<CursorKey> = []
         for try await (processor, stream) in rows.decode((String, String).self) { renewed.insert(CursorKey(processor: processor, stream: stream)) }
@@ -365,7 +400,7 @@ public final class PostgresEventLog: EventLog, Service {
             try await connection.query("BEGIN", logger: logger)
             var firsts: [String: Int64] = [:]
             do {
-                for (index, write) in batch.enumerated() {
+                for (index, write) in Self.inLockOrder(batch) {
                     switch write {
                     case .replay(let stream, let ids, _):
                         let requeued = try await PostgresSchema.takeDeadLetters(connection, stream: stream, ids: ids, logger: logger)
@@ -410,6 +445,27 @@ public final class PostgresEventLog: EventLog, Service {
         configuration.onCommit(
             CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: batch.count, events: events, succeeded: failure == nil))
         batch.resume(failure: failure, outcome: outcome)
+    }
+
+    /// The writes of a batch in the order their row locks are taken: dead letters first,
+    /// then cursor and state commits by processor and stream in byte order (in batch order
+    /// within one), the order lease renewal locks cursor rows in; so the two never deadlock.
+    static func inLockOrder(_ batch: [PendingWrite]) -> [(offset: Int, element: PendingWrite)] {
+        func key(_ write: PendingWrite) -> CursorKey? {
+            switch write {
+            case .cursor(let key, _, _): key
+            case .state(let change, _): CursorKey(processor: change.processor, stream: change.stream)
+            case .append, .deadLetters, .replay: nil
+            }
+        }
+        return batch.enumerated().sorted { first, second in
+            switch (key(first.element), key(second.element)) {
+            case (nil, nil): first.offset < second.offset
+            case (nil, _): true
+            case (_, nil): false
+            case (let a?, let b?): (a.processor, a.stream, first.offset) < (b.processor, b.stream, second.offset)
+            }
+        }
     }
 
     /// Moves a cursor if this process holds its lease; false when another process does.

@@ -30,7 +30,16 @@ enum PostgresSchema {
                 event_key TEXT, event_time_ms BIGINT, body BYTEA NOT NULL, PRIMARY KEY (stream, event_offset))
                 """,
             ]
-        )
+        ),
+        (
+            2, "members of processor groups",
+            [
+                """
+                CREATE TABLE eventflow_members (group_name TEXT NOT NULL, owner TEXT NOT NULL, expires_ms BIGINT NOT NULL, \
+                PRIMARY KEY (group_name, owner))
+                """
+            ]
+        ),
     ]
 
     /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.

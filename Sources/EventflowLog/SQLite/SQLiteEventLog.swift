@@ -110,15 +110,18 @@ public final class SQLiteEventLog: EventLog, Service {
         return try await groupCommit.append(stream: stream, records: records)
     }
 
-    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
+    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         // Rows of a commit become visible to this connection a moment before the writer
         // publishes the new head; reading only below the published head keeps every
         // offset a reader sees within what `headOffset` and cursor commits accept.
         let head = headOffset(stream: stream)
+        var bindings: [SQLiteData] = [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(head))]
+        if let partition { bindings += [.integer(SQLiteInt64(partition.count)), .integer(SQLiteInt64(partition.index))] }
         let rows = try await reader.query(
-            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? AND event_offset < ? ORDER BY event_offset LIMIT ?",
-            [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(head)), .integer(SQLiteInt64(limit))])
+            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) "
+                + "WHERE event_offset >= ? AND event_offset < ?\(partition == nil ? "" : " AND event_offset % ? = ?") ORDER BY event_offset LIMIT ?",
+            bindings + [.integer(SQLiteInt64(limit))])
         return rows.map { row in
             StoredEvent(
                 stream: stream,
@@ -152,11 +155,11 @@ public final class SQLiteEventLog: EventLog, Service {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var entries: [BacklogEntry] = []
         for (key, cursor) in cursors.sorted(by: { ($0.key.stream, $0.key.processor) < ($1.key.stream, $1.key.processor) }) {
-            let events = (heads[key.stream] ?? 0) - cursor
+            let (events, oldest) = StreamPartition.backlog(processorName: key.processor, cursor: cursor, head: heads[key.stream] ?? 0)
             var age = 0.0
             if events > 0 {
                 let rows = try await reader.query(
-                    "SELECT accepted_at_ms FROM \(SQLiteSchema.table(key.stream)) WHERE event_offset = ?", [.integer(SQLiteInt64(cursor))])
+                    "SELECT accepted_at_ms FROM \(SQLiteSchema.table(key.stream)) WHERE event_offset = ?", [.integer(SQLiteInt64(oldest))])
                 if let acceptedAt = rows.first?.column("accepted_at_ms")?.integer {
                     age = max(0, Double(now - Int64(acceptedAt)) / 1000)
                 }
@@ -211,6 +214,11 @@ public final class SQLiteEventLog: EventLog, Service {
 
     public func releaseLease(processor: String, stream: String) async {}
 
+    /// One process has the database: it is the group's only member.
+    public func joinGroup(_ group: String) async throws -> Int { 1 }
+
+    public func leaveGroup(_ group: String) async {}
+
     // MARK: - Service
 
     /// Commits until graceful shutdown, then commits what is still queued and closes the database.
@@ -227,12 +235,21 @@ public final class SQLiteEventLog: EventLog, Service {
         } onCancel: {
             self.groupCommit.beginClosing()
         }
-        try? await writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        try await checkpointer.close()
-        try await reader.close()
-        try await writer.close()
-        try await threadPool.shutdownGracefully()
-        try await writerPool.shutdownGracefully()
+        // Closing runs in a task of its own: when the service group was cancelled (another
+        // service failed), this task is cancelled too, and sqlite-nio would refuse to close.
+        // Every step runs even when one fails: the connections and thread pools must stop.
+        let failure = await Task { [writer, reader, checkpointer, threadPool, writerPool] () -> (any Error)? in
+            try? await writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            var failure: (any Error)?
+            for step in [checkpointer.close, reader.close, writer.close, threadPool.shutdownGracefully, writerPool.shutdownGracefully] as [@Sendable () async throws -> Void] {
+                do { try await step() } catch { failure = failure ?? error }
+            }
+            return failure
+        }.value
+        if let failure {
+            logger.error("closing the log failed", metadata: ["error": "\(failure)"])
+            throw failure
+        }
         logger.info("log closed")
     }
 

@@ -10,8 +10,13 @@ public struct DeliveryConfiguration: Sendable {
     public var targetBurst: Double?
     /// Events per request (sent as a JSON array when more than 1).
     public var batchSize: Int
-    /// Requests in flight at once.
+    /// Requests in flight at once, in this process.
     public var concurrency: Int
+    /// Partitions the stream is cut into for delivery, each with its own cursor and lease,
+    /// so that several processes on one shared log deliver at once; nil: 1 on SQLite (one
+    /// process), ``defaultSharedPartitions`` on PostgreSQL. Every process sharing a log must
+    /// use the same number.
+    public var partitions: Int?
     public var timeout: Duration
     /// Seconds an undelivered event may be overtaken before later ones are held back.
     public var orderingWindow: Double
@@ -31,7 +36,8 @@ public struct DeliveryConfiguration: Sendable {
         orderingWindow: Double = 60,
         retry: RetrySchedule = RetrySchedule(initial: 0.1, maximum: 10, multiplier: 2),
         enrichment: [String: String] = ["brand": "testBrand"],
-        readAhead: Int = 20_000
+        readAhead: Int = 20_000,
+        partitions: Int? = nil
     ) {
         self.targetURL = targetURL
         self.targetRate = targetRate
@@ -43,5 +49,10 @@ public struct DeliveryConfiguration: Sendable {
         self.retry = retry
         self.enrichment = enrichment
         self.readAhead = readAhead
+        self.partitions = partitions
     }
+
+    /// Partitions on a shared (PostgreSQL) log when none are configured: up to four
+    /// processes deliver at once.
+    public static let defaultSharedPartitions = 4
 }

@@ -11,6 +11,7 @@ struct DeliveryMetrics: Sendable {
     let headBlocked: Gauge
     let rateLimit: Gauge
     let inFlight: Gauge
+    let partitionsHeld: Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         var attempts: [String: Counter] = [:]
@@ -28,6 +29,8 @@ struct DeliveryMetrics: Sendable {
             help: "How long later events have been held back behind an undelivered event older than the ordering window")
         rateLimit = registry.gauge("eventflow_delivery_rate_limit_requests_per_second", help: "Rate the delivery limiter allows now (0: unlimited)")
         inFlight = registry.gauge("eventflow_delivery_requests_in_flight", help: "Delivery requests waiting for the target")
+        partitionsHeld = registry.gauge(
+            "eventflow_delivery_partitions_held", help: "Partitions of stream events this process delivers now (their leases are its own)")
     }
 
     func recordAttempt(_ outcome: DeliveryOutcome, duration: Duration) {
