@@ -119,7 +119,9 @@ public final class PostgresEventLog: EventLog, Service {
     public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         // The head comes from the same snapshot as the rows: everything below it is committed and visible.
-        let inPartition = partition == nil ? "" : " AND event_offset % $4 = $5"
+        // A partition's next `limit` events lie below offset + limit × count (offsets are dense); saying
+        // so keeps the planner from scanning the whole backlog before it filters.
+        let inPartition = partition == nil ? "" : " AND event_offset < $1 + $3 * $4 AND event_offset % $4 = $5"
         let bounded =
             "FROM \(PostgresSchema.table(stream)) WHERE event_offset >= $1 AND event_offset < (SELECT head FROM eventflow_heads WHERE stream = $2)\(inPartition) ORDER BY event_offset LIMIT $3"
         var binds = PostgresBindings(capacity: 5)

@@ -116,7 +116,9 @@ public final class SQLiteEventLog: EventLog, Service {
         // publishes the new head; reading only below the published head keeps every
         // offset a reader sees within what `headOffset` and cursor commits accept.
         let head = headOffset(stream: stream)
-        var bindings: [SQLiteData] = [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(head))]
+        // A partition's next `limit` events lie below offset + limit × count (offsets are dense).
+        let end = partition.map { min(head, offset + Int64(limit) * Int64($0.count)) } ?? head
+        var bindings: [SQLiteData] = [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(end))]
         if let partition { bindings += [.integer(SQLiteInt64(partition.count)), .integer(SQLiteInt64(partition.index))] }
         let rows = try await reader.query(
             "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) "
