@@ -94,17 +94,34 @@ final class ScaleOutCluster {
         throw SpawnError("no processor delivered anything within \(timeout)")
     }
 
+    /// Waits until every running processor delivers some partitions of stream `events`
+    /// (they share the work); returns the partitions each holds.
+    func waitForSharedDelivery(timeout: Duration = .seconds(30)) async throws -> [Int] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let held = try await processorMetric("eventflow_delivery_partitions_held").map { Int($0) }
+            if processors.indices.allSatisfy({ !processors[$0].server.isRunning || held[$0] > 0 }) { return held }
+            guard ContinuousClock.now < deadline else { throw SpawnError("the processors did not share the delivery partitions within \(timeout): \(held)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     private func deliveredCounts() async throws -> [Double] {
-        var counts: [Double] = []
+        try await processorMetric("eventflow_delivered_events_total")
+    }
+
+    /// The value of `name` on each processor's `/metrics` (0 for one not running or not answering).
+    func processorMetric(_ name: String) async throws -> [Double] {
+        var values: [Double] = []
         for member in processors {
             guard member.server.isRunning else {
-                counts.append(0)
+                values.append(0)
                 continue
             }
             let metrics = (try? PrometheusText.parse(try await HTTPProbe(baseURL: member.server.url).get("/metrics").text)) ?? []
-            counts.append(metrics.value("eventflow_delivered_events_total") ?? 0)
+            values.append(metrics.value(name) ?? 0)
         }
-        return counts
+        return values
     }
 
     private func newDirectory(prefix: String) -> String {

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Two collectors and two processors on one PostgreSQL, driven over both collectors;
-/// one collector and the delivering processor are SIGKILLed mid-run. Nothing acknowledged
+/// one collector and a processor that is delivering (the two share the delivery partitions) are SIGKILLed mid-run. Nothing acknowledged
 /// may be lost, the target's limit is never exceeded, and duplicates stay within what the
 /// killed processor can have had in flight. Then again with the killed processes restarted.
 struct ScaleOutScenario: BehaviourScenario {
@@ -40,13 +40,14 @@ struct ScaleOutScenario: BehaviourScenario {
     }
 
     /// Sends `ids` over both collectors; once a third is acknowledged, SIGKILLs collector
-    /// `killing` and the processor delivering then (and with `restart`, starts both again
+    /// `killing` and a processor delivering then (and with `restart`, starts both again
     /// right away; without it, first restarts whatever an earlier phase left dead).
     private func phase(_ cluster: ScaleOutCluster, ids: [String], killing collector: Int, restart: Bool, evidence: inout [String]) async throws -> Bool {
         if restart {
             for index in cluster.processors.indices where !cluster.processors[index].server.isRunning { try await cluster.restart(.processor, index) }
             for index in cluster.collectors.indices where !cluster.collectors[index].server.isRunning { try await cluster.restart(.collector, index) }
         }
+        let shared = try await cluster.waitForSharedDelivery()
         let target = TargetClient(target: HTTPProbe(baseURL: cluster.target.url))
         let before = try await target.summary()
         let load = SpreadLoad(collectors: cluster.collectors.map { HTTPProbe(baseURL: $0.server.url, timeout: .seconds(5)) })
@@ -55,6 +56,8 @@ struct ScaleOutScenario: BehaviourScenario {
             try await Task.sleep(for: .milliseconds(10))
         }
         let processor = try await cluster.deliveringProcessor()
+        let partitions = try await cluster.processorMetric("eventflow_delivery_partitions_held").map { String(Int($0)) }
+        let deliveredBeforeKill = try await cluster.processorMetric("eventflow_delivered_events_total").map { String(Int($0)) }
         try await cluster.kill(.processor, processor)
         try await cluster.kill(.collector, collector)
         let atKill = load.acknowledged.withLock { $0.count }
@@ -72,7 +75,9 @@ struct ScaleOutScenario: BehaviourScenario {
         let bound = Self.inFlightBound + resent
         let acknowledgedAfterKill = acknowledged.count - atKill
         evidence.append(
-            "\(restart ? "with restarts" : "restarting nothing"): SIGKILL of processor \(processor + 1) (delivering) and collector \(collector + 1) "
+            "\(restart ? "with restarts" : "restarting nothing"): delivery partitions held \(shared.map(String.init).joined(separator: " + ")) before the load, "
+                + "\(partitions.joined(separator: " + ")) at the kill, events delivered until then \(deliveredBeforeKill.joined(separator: " + ")); "
+                + "SIGKILL of processor \(processor + 1) and collector \(collector + 1) "
                 + "with \(atKill) of \(ids.count) events acknowledged\(restart ? ", both started again at once" : "")")
         evidence.append(
             "acknowledged \(acknowledged.count) (\(acknowledgedAfterKill) after the kill), lost \(missing.count), throttled by the target \(throttled), "

@@ -58,13 +58,14 @@ final class DeliverProcessor: Service {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                var lastBalance: ContinuousClock.Instant?
+                var nextBalance = ContinuousClock.now
                 while !stopping.load(ordering: .relaxed) {
-                    if lastBalance.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
-                        lastBalance = ContinuousClock.now
-                        await balance(&group, client: client)
+                    if ContinuousClock.now >= nextBalance {
+                        // Short of its share, a process asks again soon: partitions handed over become free within moments.
+                        let shortOfShare = await balance(&group, client: client)
+                        nextBalance = ContinuousClock.now + (shortOfShare ? .milliseconds(250) : .seconds(1))
                     }
-                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await Task.sleep(for: .milliseconds(50))
                 }
             }
         } onGracefulShutdown: {
@@ -86,14 +87,15 @@ final class DeliverProcessor: Service {
         }
     }
 
-    /// Takes this process's fair share of the partitions, or lets extra ones go.
-    private func balance(_ group: inout DiscardingTaskGroup, client: HTTPClient) async {
+    /// Takes this process's fair share of the partitions, or lets extra ones go; true when
+    /// it still holds fewer than its share.
+    private func balance(_ group: inout DiscardingTaskGroup, client: HTTPClient) async -> Bool {
         let members: Int
         do {
             members = try await log.joinGroup(Self.name)
         } catch {
             logger.warning("deliver could not renew its group membership; keeping its partitions", metadata: ["error": "\(error)"])
-            return
+            return false
         }
         let share = (partitions.count + members - 1) / members
         let (active, running) = sessions.withLock { sessions in
@@ -124,6 +126,7 @@ final class DeliverProcessor: Service {
         metrics.partitionsHeld.set(Double(held))
         let concurrency = max(1, configuration.concurrency / max(1, held))
         for session in sessions.withLock({ Array($0.values) }) { session.concurrency = concurrency }
+        return held < share
     }
 
     private func start(_ partition: StreamPartition, client: HTTPClient, in group: inout DiscardingTaskGroup) {

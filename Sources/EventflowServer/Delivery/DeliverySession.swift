@@ -153,12 +153,15 @@ final class DeliverySession: Sendable {
         let head = log.headOffset(stream: DeliverProcessor.stream)
         guard room > 0, scheduler.readOffset < head else { return }
         let limit = min(room, 1_000)
+        let from = scheduler.readOffset
+        // The read can hold at most `limit` events of the partition, all below windowEnd (offsets are dense).
+        let windowEnd = min(head, from + Int64(limit) * Int64(partitions))
         do {
-            let events = try await log.read(
-                stream: DeliverProcessor.stream, from: scheduler.readOffset, limit: limit, bodies: true, partition: partitions > 1 ? partition : nil)
+            let events = try await log.read(stream: DeliverProcessor.stream, from: from, limit: limit, bodies: true, partition: partitions > 1 ? partition : nil)
             for event in events { scheduler.add(offset: event.offset, item: event) }
-            // A short read returned every event of the partition below the head read before it.
-            if events.count < limit { scheduler.scanned(upTo: head) }
+            // A read can come back short of the head read before it (a reader's snapshot may lag the
+            // published head); only one that held every event of the partition below windowEnd moves past them.
+            if events.count >= partition.events(from: from, to: windowEnd) { scheduler.scanned(upTo: windowEnd) }
         } catch {
             logger.warning("reading events failed; retrying", metadata: ["error": "\(error)"])
         }
