@@ -343,7 +343,8 @@ public final class PostgresEventLog: EventLog, Service {
                     try await renewLeases()
                 }
             } catch {
-                guard !Task.isCancelled else { return }
+                // Closing cancels the connection pool and this poll together; a poll failing then is expected.
+                guard !Task.isCancelled, !groupCommit.isClosing else { return }
                 logger.warning("PostgreSQL poll failed", metadata: ["error": "\(Self.describe(error))"])
             }
         }
