@@ -96,9 +96,9 @@ struct IngestController<Context: RequestContext>: Sendable {
         let started = ContinuousClock.now
         let (response, events): (Response, Int) = await {
             if let apiKey, !apiKey.authorizes(request.headers) { return (APIKey.unauthorized, 0) }
-        guard acceptsEvents else {
-            return (JSONResponse.error(.misdirectedRequest, "this process runs --role processor and takes no events; send them to a collector (--role collector or all)"), 0)
-        }
+            guard acceptsEvents else {
+                return (JSONResponse.error(.misdirectedRequest, "this process runs --role processor and takes no events; send them to a collector (--role collector or all)"), 0)
+            }
             guard DomainName.isValid(domain), let parser = parsers["domains"] else {
                 return (
                     JSONResponse.error(
