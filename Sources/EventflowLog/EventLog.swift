@@ -195,6 +195,13 @@ public protocol EventLog: Sendable {
     func joinGroup(_ group: String) async throws -> Int
     /// Ends this process's registration in `group` at once (on a graceful stop).
     func leaveGroup(_ group: String) async
+    /// Records whether `member` of `group` (a partition's cursor name) holds its later
+    /// events back behind one stuck past the ordering window, so that the group's other
+    /// members hold theirs too.
+    func setHold(group: String, member: String, holding: Bool) async throws
+    /// The members of `group` holding now; on a shared log, only those whose lease is live
+    /// (a process that died holding does not hold the others back for ever).
+    func holdingMembers(group: String) async throws -> Set<String>
 }
 
 extension EventLog {

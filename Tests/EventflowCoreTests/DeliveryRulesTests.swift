@@ -209,6 +209,18 @@ import Testing
         #expect(scheduler.committableOffset == 110)
     }
 
+    /// While another partition holds, nothing goes out for the first time, but retries do.
+    @Test func holdsFreshEventsWhileAnotherPartitionHolds() {
+        var scheduler = scheduler(concurrency: 4, window: 2, events: 5)
+        #expect(sent(scheduler.next(now: 0)) == [100])
+        scheduler.complete([100], .retry(retryAfter: nil), now: 0.1, random: 0.5)
+        #expect(!scheduler.isHolding(now: 1))
+        guard case .waitUntil(let retryAt) = scheduler.next(now: 0.1, holdFresh: true) else { Issue.record("fresh events must wait"); return }
+        #expect(sent(scheduler.next(now: retryAt, holdFresh: true)) == [100])
+        #expect(sent(scheduler.next(now: retryAt)) == [101])
+        #expect(scheduler.isHolding(now: 2))
+    }
+
     @Test func concurrencyCanChangeWhileRunning() {
         var scheduler = scheduler(concurrency: 1)
         #expect(sent(scheduler.next(now: 0)) == [100])

@@ -102,6 +102,20 @@ import Testing
         }
     }
 
+    /// Ordering holds are recorded per member of a group; on a shared log only members whose lease is live count.
+    @Test(arguments: LogBackend.allCases) func recordsOrderingHoldsOfLiveMembers(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
+            #expect(try await log.holdingMembers(group: "deliver").isEmpty)
+            #expect(try await log.acquireLease(processor: "deliver[0/2]", stream: "events"))
+            try await log.setHold(group: "deliver", member: "deliver[0/2]", holding: true)
+            try await log.setHold(group: "deliver", member: "deliver[0/2]", holding: true)
+            #expect(try await log.holdingMembers(group: "deliver") == ["deliver[0/2]"])
+            #expect(try await log.holdingMembers(group: "other").isEmpty)
+            try await log.setHold(group: "deliver", member: "deliver[0/2]", holding: false)
+            #expect(try await log.holdingMembers(group: "deliver").isEmpty)
+        }
+    }
+
     @Test(arguments: LogBackend.allCases) func refusesWorkBeyondThePendingLimitAndStoresOnlyWhatItAcknowledged(backend: LogBackend) async throws {
         let limits = GroupCommitLimits(maxPendingEvents: 20, maxPendingBytes: 1 << 20, maxBatchEvents: 10, maxBatchBytes: 1 << 20)
         try await withLog(backend.fresh(), limits: limits) { log, _ in

@@ -18,7 +18,7 @@ import Testing
         }
         try await withLog(location) { log, _ in
             let migrations = try await log.queryState(StateStatement("SELECT version FROM eventflow_migrations"))
-            #expect(migrations == [StateRow(values: [.integer(1)]), StateRow(values: [.integer(2)])])
+            #expect(migrations == [1, 2, 3].map { StateRow(values: [.integer($0)]) })
             let offsets = try await log.read(stream: "events", from: 0, limit: 10).map(\.offset)
             #expect(offsets == [0, 1, 2, 3])
         }
@@ -100,6 +100,25 @@ import Testing
             }
             #expect(members == 1)
             #expect(clock.now - stopped >= .seconds(1))
+        }
+    }
+
+    /// A process that died while holding does not hold the others back once its lease expired.
+    @Test func theHoldOfAMemberWhoseLeaseExpiredDoesNotCount() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withLog(location, leaseDuration: .seconds(1)) { first, _ in
+            #expect(try await first.acquireLease(processor: "deliver[1/2]", stream: "events"))
+            try await first.setHold(group: "deliver", member: "deliver[1/2]", holding: true)
+        }
+        try await withLog(location, leaseDuration: .seconds(1)) { second, _ in
+            let clock = ContinuousClock()
+            let started = clock.now
+            var holding = try await second.holdingMembers(group: "deliver")
+            while !holding.isEmpty, clock.now - started < .seconds(5) {
+                try await Task.sleep(for: .milliseconds(100))
+                holding = try await second.holdingMembers(group: "deliver")
+            }
+            #expect(holding.isEmpty)
         }
     }
 

@@ -140,10 +140,17 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
         max(0, headPendingSeconds(now: now) - configuration.orderingWindow)
     }
 
-    /// The next thing to do at time `now`.
-    public mutating func next(now: Double) -> Action {
+    /// Whether this scheduler's own head has been pending for the ordering window: it holds
+    /// its later events back (and, on a partitioned stream, asks the other partitions to).
+    public func isHolding(now: Double) -> Bool {
+        headPendingSeconds(now: now) >= configuration.orderingWindow
+    }
+
+    /// The next thing to do at time `now`. With `holdFresh` (another partition's event is
+    /// stuck past the window) no event is sent for the first time; retries still go.
+    public mutating func next(now: Double, holdFresh: Bool = false) -> Action {
         guard requestsInFlight < configuration.concurrency else { return .idle }
-        let holding = headPendingSeconds(now: now) >= configuration.orderingWindow
+        let holding = isHolding(now: now)
         var earliestRetry: Double?
         var due: [Int] = []
         for index in retrying.sorted() {
@@ -160,7 +167,7 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
             for index in batch { retrying.remove(index) }
             return .send(dispatch(batch, now: now))
         }
-        if !holding, nextFresh < entries.count {
+        if !holding, !holdFresh, nextFresh < entries.count {
             let end = min(entries.count, nextFresh + configuration.batchSize)
             let batch = Array(nextFresh..<end)
             nextFresh = end

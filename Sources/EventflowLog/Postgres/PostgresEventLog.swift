@@ -305,6 +305,27 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
+    public func setHold(group: String, member: String, holding: Bool) async throws {
+        if holding {
+            try await client.query(
+                "INSERT INTO eventflow_holds (group_name, member) VALUES (\(group), \(member)) ON CONFLICT DO NOTHING", logger: logger)
+        } else {
+            try await client.query("DELETE FROM eventflow_holds WHERE group_name = \(group) AND member = \(member)", logger: logger)
+        }
+    }
+
+    public func holdingMembers(group: String) async throws -> Set<String> {
+        let rows = try await client.query(
+            """
+            SELECT h.member FROM eventflow_holds h JOIN eventflow_cursors c ON c.processor = h.member \
+            WHERE h.group_name = \(group) AND c.owner IS NOT NULL AND c.lease_expires_ms >= \(unescaped: PostgresSchema.nowMs)
+            """,
+            logger: logger)
+        var members: Set<String> = []
+        for try await member in rows.decode(String.self) { members.insert(member) }
+        return members
+    }
+
     // MARK: - Service
 
     /// Commits until graceful shutdown, then commits what is still queued and closes the connections.

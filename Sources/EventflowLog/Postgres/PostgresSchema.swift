@@ -40,6 +40,12 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            3, "ordering holds of processor groups",
+            [
+                "CREATE TABLE eventflow_holds (group_name TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (group_name, member))"
+            ]
+        ),
     ]
 
     /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.

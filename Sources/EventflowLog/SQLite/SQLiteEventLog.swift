@@ -29,6 +29,8 @@ public final class SQLiteEventLog: EventLog, Service {
     private let groupCommit: GroupCommitWriter
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
+    /// Members of each processor group holding later events back (one process: kept in memory).
+    private let holds = Mutex<[String: Set<String>]>([:])
     private let checkpoints = Mutex(CheckpointState())
     private let pageSize: Int
 
@@ -220,6 +222,16 @@ public final class SQLiteEventLog: EventLog, Service {
     public func joinGroup(_ group: String) async throws -> Int { 1 }
 
     public func leaveGroup(_ group: String) async {}
+
+    public func setHold(group: String, member: String, holding: Bool) async throws {
+        holds.withLock { holds in
+            if holding { holds[group, default: []].insert(member) } else { holds[group]?.remove(member) }
+        }
+    }
+
+    public func holdingMembers(group: String) async throws -> Set<String> {
+        holds.withLock { $0[group] ?? [] }
+    }
 
     // MARK: - Service
 

@@ -59,11 +59,16 @@ final class DeliverProcessor: Service {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 var nextBalance = ContinuousClock.now
+                var nextHoldCheck = ContinuousClock.now
                 while !stopping.load(ordering: .relaxed) {
                     if ContinuousClock.now >= nextBalance {
                         // Short of its share, a process asks again soon: partitions handed over become free within moments.
                         let shortOfShare = await balance(&group, client: client)
                         nextBalance = ContinuousClock.now + (shortOfShare ? .milliseconds(250) : .seconds(1))
+                    }
+                    if partitions.count > 1, ContinuousClock.now >= nextHoldCheck {
+                        nextHoldCheck = ContinuousClock.now + .milliseconds(250)
+                        await shareHolds()
                     }
                     try? await Task.sleep(for: .milliseconds(50))
                 }
@@ -127,6 +132,21 @@ final class DeliverProcessor: Service {
         let concurrency = max(1, configuration.concurrency / max(1, held))
         for session in sessions.withLock({ Array($0.values) }) { session.concurrency = concurrency }
         return held < share
+    }
+
+    /// Holds every partition's fresh events while another partition (in any process) holds
+    /// behind an event stuck past the ordering window.
+    private func shareHolds() async {
+        let holding: Set<String>
+        do {
+            holding = try await log.holdingMembers(group: Self.name)
+        } catch {
+            logger.warning("deliver could not read the ordering holds; keeping the last ones", metadata: ["error": "\(error)"])
+            return
+        }
+        for session in sessions.withLock({ Array($0.values) }) {
+            session.holdFresh = !holding.subtracting([cursorName(session.partition)]).isEmpty
+        }
     }
 
     private func start(_ partition: StreamPartition, client: HTTPClient, in group: inout DiscardingTaskGroup) {

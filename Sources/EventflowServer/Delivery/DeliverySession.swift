@@ -40,6 +40,7 @@ final class DeliverySession: Sendable {
     private let mailbox = Mutex<AsyncStream<Signal>.Continuation?>(nil)
     private let draining = Atomic<Bool>(false)
     private let concurrencyLimit: Atomic<Int>
+    private let othersHolding = Atomic<Bool>(false)
 
     init(
         log: any EventLog, client: HTTPClient, configuration: DeliveryConfiguration, partition: StreamPartition, partitions: Int, cursorName: String,
@@ -71,6 +72,13 @@ final class DeliverySession: Sendable {
     var concurrency: Int {
         get { concurrencyLimit.load(ordering: .relaxed) }
         set { concurrencyLimit.store(max(1, newValue), ordering: .relaxed) }
+    }
+
+    /// Whether another partition holds its later events back behind a stuck one: then this
+    /// one sends nothing for the first time either, so the ordering window holds across partitions.
+    var holdFresh: Bool {
+        get { othersHolding.load(ordering: .relaxed) }
+        set { othersHolding.store(newValue, ordering: .relaxed) }
     }
 
     /// Stops sending; the session ends once its requests in flight have finished.
@@ -109,6 +117,7 @@ final class DeliverySession: Sendable {
             }
             var stopped = false
             var committed = cursor
+            var publishedHold = false
             for await signal in signals {
                 switch signal {
                 case .completed(let offsets, let completion):
@@ -123,6 +132,9 @@ final class DeliverySession: Sendable {
                     break
                 }
                 stopped = isDraining
+                if partitions > 1, scheduler.isHolding(now: now) != publishedHold, await publishHold(!publishedHold) {
+                    publishedHold.toggle()
+                }
                 if !stopped {
                     if scheduler.configuration.concurrency != concurrency { scheduler.setConcurrency(concurrency) }
                     await readAhead(into: &scheduler)
@@ -137,6 +149,7 @@ final class DeliverySession: Sendable {
                 }
                 if stopped, scheduler.requestsInFlight == 0 { break }
             }
+            if publishedHold { _ = await publishHold(false) }
             group.cancelAll()
         }
         mailbox.withLock { $0 = nil }
@@ -146,6 +159,18 @@ final class DeliverySession: Sendable {
     }
 
     private var holdsLease: Bool { log.holdsLease(processor: cursorName, stream: DeliverProcessor.stream) }
+
+    /// Tells the other partitions whether this one holds; false when the log could not record it (tried again later).
+    private func publishHold(_ holding: Bool) async -> Bool {
+        do {
+            try await log.setHold(group: DeliverProcessor.name, member: cursorName, holding: holding)
+            if holding { logger.warning("deliver holds every partition back behind a stuck event", metadata: ["partition": "\(partition)"]) }
+            return true
+        } catch {
+            logger.warning("could not record the ordering hold; retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            return false
+        }
+    }
 
     /// Reads the partition's next events into the scheduler, up to its part of the read-ahead limit.
     private func readAhead(into scheduler: inout Scheduler) async {
@@ -168,7 +193,7 @@ final class DeliverySession: Sendable {
     }
 
     private func dispatch(_ scheduler: inout Scheduler, group: inout DiscardingTaskGroup, post: AsyncStream<Signal>.Continuation) {
-        while case .send(let dispatches) = scheduler.next(now: now) {
+        while case .send(let dispatches) = scheduler.next(now: now, holdFresh: holdFresh) {
             group.addTask {
                 let completion = await self.deliver(dispatches)
                 post.yield(.completed(dispatches.map(\.offset), completion))
