@@ -151,7 +151,8 @@ public protocol EventLog: Sendable {
     /// Reads up to `limit` events of `stream` from `offset` on, in offset order, only those
     /// of `partition` when one is given; without `bodies`, events come with empty bodies
     /// (processors that need only the key and event time extracted at ingest skip reading
-    /// and copying the JSON).
+    /// and copying the JSON). A read may stop short of the head (a reader's snapshot can lag
+    /// the published head); what it returns is always the next events, without gaps.
     func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent]
     /// The next offset `processor` has to process in `stream` (0 when it never committed).
     func cursor(processor: String, stream: String) async throws -> Int64

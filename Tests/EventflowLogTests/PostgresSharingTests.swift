@@ -109,6 +109,8 @@ import Testing
         try await withLog(location, leaseDuration: .seconds(1)) { first, _ in
             #expect(try await first.acquireLease(processor: "deliver[1/2]", stream: "events"))
             try await first.setHold(group: "deliver", member: "deliver[1/2]", holding: true)
+            let holding = try await first.holdingMembers(group: "deliver")
+            #expect(holding == ["deliver[1/2]"])
         }
         try await withLog(location, leaseDuration: .seconds(1)) { second, _ in
             let clock = ContinuousClock()
