@@ -1,4 +1,5 @@
 import EventflowCore
+public import NIOCore
 
 /// Writes the events of a request as NDJSON: deterministic per event index, so a re-sent
 /// request carries the same ids and fields.
@@ -24,15 +25,12 @@ public struct EventFactory: Sendable {
         return Int(id.dropFirst(runID.count + 1))
     }
 
-    /// The NDJSON body of `count` events of `stream` from `first`, stamped with `nowSeconds`.
-    public func body(stream: String, first: Int, count: Int, nowSeconds: Double) -> String {
-        var body = ""
-        body.reserveCapacity(count * (stream == "frames" ? 2_100 : 200))
+    /// Writes the NDJSON body of `count` events of `stream` from `first`, stamped with `nowSeconds`.
+    public func writeBody(stream: String, first: Int, count: Int, nowSeconds: Double, into body: inout ByteBuffer) {
         for index in first..<(first + count) {
-            body += event(stream: stream, index: index, nowSeconds: nowSeconds)
-            body += "\n"
+            body.writeString(event(stream: stream, index: index, nowSeconds: nowSeconds))
+            body.writeStaticString("\n")
         }
-        return body
     }
 
     func event(stream: String, index: Int, nowSeconds: Double) -> String {
