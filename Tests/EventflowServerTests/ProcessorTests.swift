@@ -24,6 +24,23 @@ extension TestClientProtocol {
     }
 }
 
+extension TestClientProtocol {
+    /// Reads `/metrics` until `series` has a value `done` accepts, or fails after `timeout`; returns the last value.
+    @discardableResult
+    func pollMetric(_ series: String, timeout: Duration = .seconds(20), until done: (Double?) -> Bool) async throws -> Double? {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let value = metricValue(String(buffer: try await execute(uri: "/metrics", method: .get).body), series)
+            if done(value) { return value }
+            guard ContinuousClock.now < deadline else {
+                Issue.record("\(series) was still \(value.map { "\($0)" } ?? "absent") after \(timeout)")
+                return value
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
 /// The four processors beyond delivery, through their HTTP APIs on a real server.
 @Suite struct ProcessorTests {
     @Test(arguments: TestStorage.allCases) func domainsAreCatchAllAboveAThousandDeliveriesUntilABounce(storage: TestStorage) async throws {
@@ -170,6 +187,28 @@ extension TestClientProtocol {
                 #expect(metricValue(metrics, "eventflow_accounts_ignored_stale_total") == 1)
                 #expect(metricValue(metrics, "eventflow_account_callbacks_cancelled_total") == 1)
                 #expect(metricValue(metrics, "eventflow_account_callbacks_fired_total") == 2)
+            }
+        }
+    }
+
+    @Test(arguments: TestStorage.allCases) func theRetryOfACallbackThatANewerVersionReplacedIsDropped(storage: TestStorage) async throws {
+        try await withTarget({ $0.faults.errorRate = 1 }) { target in
+            try await withServer(storage: storage, { configuration in
+                configuration.accounts = AccountsConfiguration(callbackURL: "http://127.0.0.1:\(target.port)/callbacks", retry: RetrySchedule(initial: 0.02, maximum: 0.2))
+            }) { client, _ in
+                func update(version: Int, callbackMs: Int) -> String {
+                    #"{"id":"flaky","accountType":"mint","tokens":1,"callbackTimeMs":\#(callbackMs),"version":\#(version)}"#
+                }
+                #expect(try await client.ingest("accounts", update(version: 1, callbackMs: 0)).status == .accepted)
+                // The callback URL fails every time: version 1's callback waits for its next attempt.
+                try await client.pollMetric("eventflow_account_callback_retries_waiting") { $0 == 1 }
+                try await client.pollMetric("eventflow_account_callback_attempts_total") { ($0 ?? 0) >= 2 }
+
+                #expect(try await client.ingest("accounts", update(version: 2, callbackMs: 600_000)).status == .accepted)
+                let account = try await client.poll("/v1/accounts/flaky") { $0["version"] as? Int == 2 }
+                #expect(account["callback"] as? String == "pending")
+                // Version 1's callback no longer exists, so neither does its retry.
+                try await client.pollMetric("eventflow_account_callback_retries_waiting") { $0 == 0 }
             }
         }
     }

@@ -10,6 +10,7 @@ struct AccountsMetrics: Sendable {
     let callbacksFailed: Counter
     let callbackAttempts: Counter
     let callbacksPending: Gauge
+    let callbacksWaitingToRetry: Gauge
 
     init(registry: PrometheusCollectorRegistry) {
         indexed = registry.counter("eventflow_accounts_indexed_total", help: "Account updates kept as the newest version of their account")
@@ -22,5 +23,7 @@ struct AccountsMetrics: Sendable {
             "eventflow_account_callbacks_failed_total", help: "Account callbacks the callback URL rejected permanently (4xx other than 429)")
         callbackAttempts = registry.counter("eventflow_account_callback_attempts_total", help: "Callback requests sent, retries included")
         callbacksPending = registry.gauge("eventflow_account_callbacks_pending", help: "Account callbacks waiting for their time or a retry")
+        callbacksWaitingToRetry = registry.gauge(
+            "eventflow_account_callback_retries_waiting", help: "Account callbacks that failed for now and wait for their next attempt")
     }
 }

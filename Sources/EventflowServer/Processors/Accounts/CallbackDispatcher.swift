@@ -91,7 +91,15 @@ final class CallbackDispatcher: Service {
                         }
                         // On a shared log, callbacks fire from the process that holds the accounts lease.
                         if !stopping, inFlight.count < concurrency, log.holdsLease(processor: AccountsStep.name, stream: AccountsStep.stream) {
-                            for callback in await due(limit: concurrency + inFlight.count + retries.count) {
+                            let limit = concurrency + inFlight.count + retries.count
+                            let dueNow = await due(limit: limit)
+                            if let dueNow, dueNow.count < limit {
+                                // Every due callback is in hand: a retry not among them is no
+                                // longer pending (a newer version replaced it), so it is dropped.
+                                let pending = Set(dueNow.map(\.key))
+                                retries = retries.filter { pending.contains($0.key) || inFlight.contains($0.key) }
+                            }
+                            for callback in dueNow ?? [] {
                                 guard inFlight.count < concurrency, !inFlight.contains(callback.key) else { continue }
                                 if let retry = retries[callback.key], retry.notBeforeMs > Self.nowMs { continue }
                                 guard claims.claim(callback.key) else { continue }
@@ -99,6 +107,7 @@ final class CallbackDispatcher: Service {
                                 group.addTask { post.yield(.completed(callback.key, await self.send(callback.key, body: callback.body, client: client))) }
                             }
                         }
+                        metrics.callbacksWaitingToRetry.set(Double(retries.count))
                         if ContinuousClock.now - lastPendingCount >= .seconds(1) {
                             lastPendingCount = ContinuousClock.now
                             await countPending()
@@ -124,8 +133,8 @@ final class CallbackDispatcher: Service {
         return (failures + 1, Self.nowMs + Int64(delay * 1000))
     }
 
-    /// Pending callbacks whose time has come, soonest first.
-    private func due(limit: Int) async -> [(key: Callback, body: String)] {
+    /// Pending callbacks whose time has come, soonest first; nil when the table could not be read.
+    private func due(limit: Int) async -> [(key: Callback, body: String)]? {
         do {
             let rows = try await log.queryState(
                 StateStatement(
@@ -137,7 +146,7 @@ final class CallbackDispatcher: Service {
             }
         } catch {
             logger.warning("reading due callbacks failed", metadata: ["error": "\(error)"])
-            return []
+            return nil
         }
     }
 
