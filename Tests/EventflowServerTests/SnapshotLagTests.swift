@@ -1,0 +1,96 @@
+import EventflowLog
+@testable import EventflowServer
+import Foundation
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A reader's snapshot may lag the head the log has published (on SQLite, two statements
+/// of one connection can share an older read transaction). A partitioned delivery must
+/// then read those events again later, never move past them.
+@Suite struct SnapshotLagTests {
+    @Test func partitionedDeliveryWhoseReadsLagTheHeadSkipsNothing() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sqlite = try await SQLiteEventLog.open(configuration: LogConfiguration(dataDirectory: directory, streams: ["events"]), logger: quietLogger)
+        let log = LaggingSnapshotLog(base: sqlite)
+        try await withTarget { target in
+            let processor = DeliverProcessor(
+                log: log, configuration: delivery(to: target) { $0.timeout = .seconds(10) }, partitions: 4,
+                metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry()), logger: quietLogger)
+            let group = ServiceGroup(services: [sqlite, processor], gracefulShutdownSignals: [], logger: quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                for batch in 0..<20 {
+                    let records = (0..<100).map { number in
+                        let id = "lag-\(batch * 100 + number)"
+                        return LogRecord(id: id, body: ByteBuffer(string: #"{"id":"\#(id)","name":"n","timestamp":1}"#))
+                    }
+                    _ = try await sqlite.append(stream: "events", records: records)
+                }
+                try await target.waitForUnique(2_000)
+                #expect(try await target.summary()["duplicates"] == 0)
+                #expect(log.shortReads > 0, "no read came back short: the test did not exercise the lag")
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        }
+    }
+}
+
+/// A real log whose reads of a stream see it as the previous read's head left it: each
+/// read holds only the events below the head published when the read before it began,
+/// as a reader whose snapshot lags the published head would.
+private final class LaggingSnapshotLog: EventLog {
+    private let base: any EventLog
+    private let visibleHead = Mutex<[String: Int64]>([:])
+    private let shortened = Atomic<Int>(0)
+
+    init(base: any EventLog) {
+        self.base = base
+    }
+
+    /// Reads that came back with fewer events than the log held.
+    var shortReads: Int { shortened.load(ordering: .relaxed) }
+
+    var streams: [String] { base.streams }
+    var health: LogHealth { base.health }
+
+    func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
+        let head = base.headOffset(stream: stream)
+        let visible = visibleHead.withLock { heads in
+            defer { heads[stream] = head }
+            return heads[stream] ?? 0
+        }
+        let events = try await base.read(stream: stream, from: offset, limit: limit, bodies: bodies, partition: partition)
+        let seen = events.prefix { $0.offset < visible }
+        if seen.count < events.count { shortened.add(1, ordering: .relaxed) }
+        return Array(seen)
+    }
+
+    func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
+        try await base.append(stream: stream, records: records)
+    }
+
+    func cursor(processor: String, stream: String) async throws -> Int64 { try await base.cursor(processor: processor, stream: stream) }
+    func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
+        try await base.commitCursor(processor: processor, stream: stream, to: offset)
+    }
+    func headOffset(stream: String) -> Int64 { base.headOffset(stream: stream) }
+    func backlog() async throws -> [BacklogEntry] { try await base.backlog() }
+    func recordDeadLetters(_ letters: [DeadLetter]) async throws { try await base.recordDeadLetters(letters) }
+    func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] { try await base.deadLetters(stream: stream, limit: limit) }
+    func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int { try await base.replayDeadLetters(stream: stream, ids: ids) }
+    func prepareState(_ schema: [String]) async throws { try await base.prepareState(schema) }
+    func commitState(_ commit: StateCommit) async throws { try await base.commitState(commit) }
+    func queryState(_ statement: StateStatement) async throws -> [StateRow] { try await base.queryState(statement) }
+    func acquireLease(processor: String, stream: String) async throws -> Bool { try await base.acquireLease(processor: processor, stream: stream) }
+    func holdsLease(processor: String, stream: String) -> Bool { base.holdsLease(processor: processor, stream: stream) }
+    func releaseLease(processor: String, stream: String) async { await base.releaseLease(processor: processor, stream: stream) }
+    func joinGroup(_ group: String) async throws -> Int { try await base.joinGroup(group) }
+    func leaveGroup(_ group: String) async { await base.leaveGroup(group) }
+    func setHold(group: String, member: String, holding: Bool) async throws { try await base.setHold(group: group, member: member, holding: holding) }
+    func holdingMembers(group: String) async throws -> Set<String> { try await base.holdingMembers(group: group) }
+}
