@@ -203,6 +203,10 @@ public protocol EventLog: Sendable {
     /// The members of `group` holding now; on a shared log, only those whose lease is live
     /// (a process that died holding does not hold the others back for ever).
     func holdingMembers(group: String) async throws -> Set<String>
+    /// Records that `group` cuts its stream into `partitions`, unless a layout is recorded
+    /// already, and returns the recorded one: processes starting at once on an empty shared
+    /// log with different layouts agree on the first, and the others can refuse to run.
+    func settleLayout(group: String, partitions: Int) async throws -> Int
 }
 
 extension EventLog {

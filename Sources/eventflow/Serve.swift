@@ -130,7 +130,7 @@ struct DeliveryOptions: ParsableArguments {
         name: .customLong("deliver-partitions"),
         help: ArgumentHelp(
             "Partitions of stream events for delivery, each with its own cursor and lease, so several processor processes deliver at once (default: 1 with SQLite, 4 with PostgreSQL).",
-            discussion: "Every process sharing one log must use the same number; a process refuses to start when the log's cursors are cut differently."))
+            discussion: "Every process sharing one log must use the same number; a process refuses to start when the log's cursors are cut differently, or when the log recorded another number first."))
     var deliverPartitions: Int?
 
     @Option(name: .customLong("target-timeout-ms"), help: "Timeout of one delivery request.")

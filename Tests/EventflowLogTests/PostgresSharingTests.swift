@@ -18,7 +18,7 @@ import Testing
         }
         try await withLog(location) { log, _ in
             let migrations = try await log.queryState(StateStatement("SELECT version FROM eventflow_migrations"))
-            #expect(migrations == [1, 2, 3].map { StateRow(values: [.integer($0)]) })
+            #expect(migrations == [1, 2, 3, 4].map { StateRow(values: [.integer($0)]) })
             let offsets = try await log.read(stream: "events", from: 0, limit: 10).map(\.offset)
             #expect(offsets == [0, 1, 2, 3])
         }
@@ -101,6 +101,30 @@ import Testing
             #expect(members == 1)
             #expect(clock.now - stopped >= .seconds(1))
         }
+    }
+
+    /// Processes starting at once with different layouts all learn the one recorded first.
+    @Test func processesStartingAtOnceAgreeOnTheFirstLayoutRecorded() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        let settled = try await withThrowingTaskGroup(of: (asked: Int, recorded: Int).self) { group in
+            for partitions in [2, 4, 8] {
+                group.addTask {
+                    var recorded = 0
+                    try await withLog(location) { log, _ in recorded = try await log.settleLayout(group: "deliver", partitions: partitions) }
+                    return (partitions, recorded)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let recorded = Set(settled.map(\.recorded))
+        #expect(recorded.count == 1, "\(settled)")
+        // The layout recorded is one that was asked for, and its process learns it was first.
+        #expect(settled.contains { $0.asked == $0.recorded })
+        var later: [Int] = []
+        try await withLog(location) { log, _ in
+            later = [try await log.settleLayout(group: "deliver", partitions: 16), try await log.settleLayout(group: "other", partitions: 16)]
+        }
+        #expect(later == [try #require(recorded.first), 16])
     }
 
     /// A process that died while holding does not hold the others back once its lease expired.

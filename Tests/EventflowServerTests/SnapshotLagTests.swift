@@ -93,4 +93,5 @@ private final class LaggingSnapshotLog: EventLog {
     func leaveGroup(_ group: String) async { await base.leaveGroup(group) }
     func setHold(group: String, member: String, holding: Bool) async throws { try await base.setHold(group: group, member: member, holding: holding) }
     func holdingMembers(group: String) async throws -> Set<String> { try await base.holdingMembers(group: group) }
+    func settleLayout(group: String, partitions: Int) async throws -> Int { try await base.settleLayout(group: group, partitions: partitions) }
 }

@@ -326,6 +326,18 @@ public final class PostgresEventLog: EventLog, Service {
         return members
     }
 
+    public func settleLayout(group: String, partitions: Int) async throws -> Int {
+        // The no-op update makes the statement return the row that is there, recorded now or before.
+        let rows = try await client.query(
+            """
+            INSERT INTO eventflow_layouts (group_name, partitions) VALUES (\(group), \(Int64(partitions))) \
+            ON CONFLICT (group_name) DO UPDATE SET group_name = EXCLUDED.group_name RETURNING partitions
+            """,
+            logger: logger)
+        for try await recorded in rows.decode(Int64.self) { return Int(recorded) }
+        throw EventLogError.storageFailed("recording the layout of \(group) returned no row")
+    }
+
     // MARK: - Service
 
     /// Commits until graceful shutdown, then commits what is still queued and closes the connections.

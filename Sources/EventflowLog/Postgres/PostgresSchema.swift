@@ -46,6 +46,12 @@ enum PostgresSchema {
                 "CREATE TABLE eventflow_holds (group_name TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (group_name, member))"
             ]
         ),
+        (
+            4, "partition layouts of processor groups",
+            [
+                "CREATE TABLE eventflow_layouts (group_name TEXT PRIMARY KEY, partitions BIGINT NOT NULL)"
+            ]
+        ),
     ]
 
     /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.

@@ -233,6 +233,10 @@ public final class SQLiteEventLog: EventLog, Service {
         holds.withLock { $0[group] ?? [] }
     }
 
+    /// One process has the database: its layout is the only one (its cursors say which
+    /// layout earlier runs had).
+    public func settleLayout(group: String, partitions: Int) async throws -> Int { partitions }
+
     // MARK: - Service
 
     /// Commits until graceful shutdown, then commits what is still queued and closes the database.

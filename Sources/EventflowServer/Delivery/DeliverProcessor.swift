@@ -54,7 +54,7 @@ final class DeliverProcessor: Service {
     }
 
     func run() async throws {
-        try await checkCursorLayout()
+        try await checkLayout()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -81,14 +81,20 @@ final class DeliverProcessor: Service {
         try await client.shutdown()
     }
 
-    /// Refuses to start when the log's delivery cursors are cut differently: a cursor of
-    /// another layout would be left behind, and its events delivered again from the start.
-    private func checkCursorLayout() async throws {
+    /// Refuses to start when the log's delivery is cut differently: a cursor of another
+    /// layout would be left behind, and its events delivered again from the start. The
+    /// cursors tell what earlier runs did; the recorded layout settles which of several
+    /// processes starting at once on an empty shared log goes on.
+    private func checkLayout() async throws {
         let expected = Set(partitions.map(cursorName))
         let existing = try await log.backlog().filter { $0.stream == Self.stream && StreamPartition.parse(processorName: $0.processor).processor == Self.name }
         if let other = existing.first(where: { !expected.contains($0.processor) }) {
             let count = StreamPartition.parse(processorName: other.processor).partition?.count ?? 1
-            throw DeliveryLayoutError(found: other.processor, foundPartitions: count, configured: partitions.count)
+            throw DeliveryLayoutError(evidence: "found cursor '\(other.processor)'", foundPartitions: count, configured: partitions.count)
+        }
+        let recorded = try await log.settleLayout(group: Self.name, partitions: partitions.count)
+        if recorded != partitions.count {
+            throw DeliveryLayoutError(evidence: "recorded in the log by the process that started first", foundPartitions: recorded, configured: partitions.count)
         }
     }
 
@@ -168,14 +174,15 @@ final class DeliverProcessor: Service {
     }
 }
 
-/// The log's delivery cursors are cut in another number of partitions than configured.
+/// The log's delivery is cut in another number of partitions than configured.
 struct DeliveryLayoutError: Error, CustomStringConvertible {
-    var found: String
+    /// What shows the log's layout: a cursor, or the recorded layout.
+    var evidence: String
     var foundPartitions: Int
     var configured: Int
 
     var description: String {
-        "the log's delivery cursors are cut in \(foundPartitions) partition(s) (found cursor '\(found)'), but this process is configured for \(configured): "
+        "the log's delivery is cut in \(foundPartitions) partition(s) (\(evidence)), but this process is configured for \(configured): "
             + "start every processor with --deliver-partitions \(foundPartitions)"
     }
 }

@@ -1,0 +1,49 @@
+import EventflowLog
+@testable import EventflowServer
+import Foundation
+import Prometheus
+import ServiceLifecycle
+import Testing
+
+/// Of processes starting at once on an empty shared log with different layouts, the one
+/// that recorded its layout first delivers; the others refuse before claiming anything.
+@Suite struct DeliveryLayoutTests {
+    @Test func aProcessorRefusesALayoutOtherThanTheOneRecordedFirst() async throws {
+        guard case .postgres(let url) = try await TestStorage.postgres.make() else { return }
+        let log = try await PostgresEventLog.open(configuration: PostgresLogConfiguration(url: url, streams: ["events"]), logger: quietLogger)
+        let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            // The first process recorded 4 partitions and has not claimed any yet.
+            #expect(try await log.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
+            let processor = DeliverProcessor(
+                log: log, configuration: DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver"), partitions: 2,
+                metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry()), logger: quietLogger)
+            let processorGroup = ServiceGroup(services: [processor], gracefulShutdownSignals: [], logger: quietLogger)
+            let outcome = await withTaskGroup(of: String?.self) { race in
+                race.addTask {
+                    do {
+                        try await processorGroup.run()
+                        return "it stopped without an error"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                race.addTask {
+                    try? await Task.sleep(for: .seconds(20))
+                    return nil
+                }
+                let first = await race.next() ?? nil
+                if first == nil { await processorGroup.triggerGracefulShutdown() }
+                race.cancelAll()
+                return first
+            }
+            #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still delivering after 20 s")")
+            #expect(outcome?.contains("--deliver-partitions 4") == true)
+            let cursors = try await log.backlog().map(\.processor)
+            #expect(!cursors.contains { $0.hasPrefix(DeliverProcessor.name) }, "it claimed a partition: \(cursors)")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
