@@ -20,24 +20,7 @@ import Testing
                 log: log, configuration: DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver"), partitions: 2,
                 metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry()), logger: quietLogger)
             let processorGroup = ServiceGroup(services: [processor], gracefulShutdownSignals: [], logger: quietLogger)
-            let outcome = await withTaskGroup(of: String?.self) { race in
-                race.addTask {
-                    do {
-                        try await processorGroup.run()
-                        return "it stopped without an error"
-                    } catch {
-                        return "\(error)"
-                    }
-                }
-                race.addTask {
-                    try? await Task.sleep(for: .seconds(20))
-                    return nil
-                }
-                let first = await race.next() ?? nil
-                if first == nil { await processorGroup.triggerGracefulShutdown() }
-                race.cancelAll()
-                return first
-            }
+            let outcome = await outcome(stop: { await processorGroup.triggerGracefulShutdown() }) { try await processorGroup.run() }
             #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still delivering after 20 s")")
             #expect(outcome?.contains("--deliver-partitions 4") == true)
             let cursors = try await log.backlog().map(\.processor)

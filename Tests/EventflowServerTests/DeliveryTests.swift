@@ -234,23 +234,7 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
             }
             let configuration = ServerConfiguration(port: 0, dataDirectory: directory, delivery: delivery(to: target) { $0.partitions = 1 })
             let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
-            let outcome = await withTaskGroup(of: String?.self) { group in
-                group.addTask {
-                    do {
-                        try await app.runService(gracefulShutdownSignals: [])
-                        return "it ran"
-                    } catch {
-                        return "\(error)"
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(20))
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first
-            }
+            let outcome = await outcome { try await app.runService(gracefulShutdownSignals: []) }
             #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still running after 20 s")")
             #expect(outcome?.contains("--deliver-partitions 4") == true)
         }

@@ -119,3 +119,29 @@ func metricValue(_ text: String, _ series: String) -> Double? {
     }
     return nil
 }
+
+/// Runs `run` until it ends by itself and returns what it threw ("it stopped without an
+/// error" when nothing), or nil when it still runs after `limit`; `stop` then ends it.
+func outcome(
+    within limit: Duration = .seconds(20), stop: @escaping @Sendable () async -> Void = {}, of run: @escaping @Sendable () async throws -> Void
+) async -> String? {
+    await withTaskGroup(of: String?.self) { race in
+        race.addTask {
+            do {
+                try await run()
+                return "it stopped without an error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        race.addTask {
+            try? await Task.sleep(for: limit)
+            return nil
+        }
+        let first = await race.next() ?? nil
+        if first == nil { await stop() }
+        race.cancelAll()
+        return first
+    }
+}
+
