@@ -25,6 +25,11 @@ public struct EventFactory: Sendable {
         return Int(id.dropFirst(runID.count + 1))
     }
 
+    /// About how many bytes `count` events of `stream` take as NDJSON, to size a buffer once.
+    public func bodyBytes(stream: String, count: Int) -> Int {
+        count * (stream == "frames" ? 2_100 : 200)
+    }
+
     /// Writes the NDJSON body of `count` events of `stream` from `first`, stamped with `nowSeconds`.
     public func writeBody(stream: String, first: Int, count: Int, nowSeconds: Double, into body: inout ByteBuffer) {
         for index in first..<(first + count) {

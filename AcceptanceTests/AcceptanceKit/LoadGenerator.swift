@@ -125,7 +125,7 @@ public final class LoadGenerator: Sendable {
 
     /// The POST of one planned request, encoded whole: NDJSON of its events, stamped with their event time.
     private func encodedRequest(_ request: PlannedRequest, wallStart: Double) -> ByteBuffer {
-        var encoded = ByteBufferAllocator().buffer(capacity: Self.headRoom + request.count * (request.stream == "frames" ? 2_100 : 200))
+        var encoded = ByteBufferAllocator().buffer(capacity: Self.headRoom + factory.bodyBytes(stream: request.stream, count: request.count))
         encoded.moveWriterIndex(to: Self.headRoom)
         encoded.moveReaderIndex(to: Self.headRoom)
         factory.writeBody(stream: request.stream, first: request.firstEvent, count: request.count, nowSeconds: wallStart + request.eventTime, into: &encoded)

@@ -24,23 +24,6 @@ extension TestClientProtocol {
     }
 }
 
-extension TestClientProtocol {
-    /// Reads `/metrics` until `series` has a value `done` accepts, or fails after `timeout`; returns the last value.
-    @discardableResult
-    func pollMetric(_ series: String, timeout: Duration = .seconds(20), until done: (Double?) -> Bool) async throws -> Double? {
-        let deadline = ContinuousClock.now + timeout
-        while true {
-            let value = metricValue(String(buffer: try await execute(uri: "/metrics", method: .get).body), series)
-            if done(value) { return value }
-            guard ContinuousClock.now < deadline else {
-                Issue.record("\(series) was still \(value.map { "\($0)" } ?? "absent") after \(timeout)")
-                return value
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-}
-
 /// The four processors beyond delivery, through their HTTP APIs on a real server.
 @Suite struct ProcessorTests {
     @Test(arguments: TestStorage.allCases) func domainsAreCatchAllAboveAThousandDeliveriesUntilABounce(storage: TestStorage) async throws {

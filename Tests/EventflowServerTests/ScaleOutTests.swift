@@ -90,12 +90,7 @@ extension TestClientProtocol {
 
     /// Waits until this processor delivers `count` partitions; false after 20 s without.
     func waitForPartitionsHeld(_ count: Int) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if metricValue(try await metricsText(), "eventflow_delivery_partitions_held") == Double(count) { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
+        try await pollMetric("eventflow_delivery_partitions_held") { $0 == Double(count) } == Double(count)
     }
 }
 
