@@ -130,17 +130,19 @@ import Testing
     /// A process that died while holding does not hold the others back once its lease expired.
     @Test func theHoldOfAMemberWhoseLeaseExpiredDoesNotCount() async throws {
         let location = try await LogBackend.postgres.fresh()
-        try await withLog(location, leaseDuration: .seconds(1)) { first, _ in
+        // Long enough that the holder's renewals keep it alive on a busy machine.
+        let lease = Duration.seconds(3)
+        try await withLog(location, leaseDuration: lease) { first, _ in
             #expect(try await first.acquireLease(processor: "deliver[1/2]", stream: "events"))
             try await first.setHold(group: "deliver", member: "deliver[1/2]", holding: true)
             let holding = try await first.holdingMembers(group: "deliver")
             #expect(holding == ["deliver[1/2]"])
         }
-        try await withLog(location, leaseDuration: .seconds(1)) { second, _ in
+        try await withLog(location, leaseDuration: lease) { second, _ in
             let clock = ContinuousClock()
             let started = clock.now
             var holding = try await second.holdingMembers(group: "deliver")
-            while !holding.isEmpty, clock.now - started < .seconds(5) {
+            while !holding.isEmpty, clock.now - started < lease * 3 {
                 try await Task.sleep(for: .milliseconds(100))
                 holding = try await second.holdingMembers(group: "deliver")
             }

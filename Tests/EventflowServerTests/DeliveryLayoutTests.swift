@@ -29,4 +29,25 @@ import Testing
             try await tasks.waitForAll()
         }
     }
+
+    /// The refusal stops the whole server while its other processors are still creating their
+    /// tables. It once hung here: the ROLLBACK of a table creation cut short by the shutdown was
+    /// sent on a closed connection, and postgres-nio never answers such a statement.
+    @Test func aServerWhoseDeliveryRefusesStopsWhileItsProcessorsCreateTheirTables() async throws {
+        let storage = try await TestStorage.postgres.make()
+        guard case .postgres(let url) = storage else { return }
+        let log = try await PostgresEventLog.open(configuration: PostgresLogConfiguration(url: url, streams: ["events"]), logger: quietLogger)
+        let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: quietLogger)
+        let running = Task { try await group.run() }
+        #expect(try await log.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
+        await group.triggerGracefulShutdown()
+        try await running.value
+
+        var configuration = ServerConfiguration(port: 0, dataDirectory: temporaryDirectory(), delivery: DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver"))
+        configuration.storage = storage
+        configuration.delivery?.partitions = 2
+        let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
+        let outcome = await outcome { try await app.runService(gracefulShutdownSignals: []) }
+        #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still running after 20 s")")
+    }
 }

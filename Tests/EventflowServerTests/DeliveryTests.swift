@@ -225,18 +225,21 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
 
     /// Cursors of another partition layout would be left behind (and their events sent
     /// again from the start): a process configured differently refuses to run and says how to fix it.
-    @Test func refusesToStartWhenTheLogsDeliveryCursorsAreCutDifferently() async throws {
+    /// The whole application stops with the refusal, on either log.
+    @Test(arguments: TestStorage.allCases) func refusesToStartWhenTheLogsDeliveryCursorsAreCutDifferently(storage: TestStorage) async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = try await storage.make()
         try await withTarget { target in
-            try await withServer({
+            try await withServer(log: log, {
                 $0.dataDirectory = directory
                 $0.delivery = delivery(to: target) { $0.partitions = 4 }
             }) { _, port in
                 try await ingestEvents(port: port, prefix: "cut", count: 10)
                 try await target.waitForUnique(10)
             }
-            let configuration = ServerConfiguration(port: 0, dataDirectory: directory, delivery: delivery(to: target) { $0.partitions = 1 })
+            var configuration = ServerConfiguration(port: 0, dataDirectory: directory, delivery: delivery(to: target) { $0.partitions = 1 })
+            configuration.storage = log
             let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
             let outcome = await outcome { try await app.runService(gracefulShutdownSignals: []) }
             #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still running after 20 s")")

@@ -121,28 +121,32 @@ func metricValue(_ text: String, _ series: String) -> Double? {
 }
 
 /// Runs `run` until it ends by itself and returns what it threw ("it stopped without an
-/// error" when nothing), or nil when it still runs after `limit`; `stop` then ends it.
+/// error" when nothing), or nil when it still runs after `limit`; `stop` is then called and
+/// `run` cancelled, but not waited for, so a `run` that ignores both cannot hang the test.
 func outcome(
     within limit: Duration = .seconds(20), stop: @escaping @Sendable () async -> Void = {}, of run: @escaping @Sendable () async throws -> Void
 ) async -> String? {
-    await withTaskGroup(of: String?.self) { race in
-        race.addTask {
-            do {
-                try await run()
-                return "it stopped without an error"
-            } catch {
-                return "\(error)"
-            }
+    let (ends, end) = AsyncStream.makeStream(of: String?.self)
+    let running = Task {
+        do {
+            try await run()
+            end.yield("it stopped without an error")
+        } catch {
+            end.yield("\(error)")
         }
-        race.addTask {
-            try? await Task.sleep(for: limit)
-            return nil
-        }
-        let first = await race.next() ?? nil
-        if first == nil { await stop() }
-        race.cancelAll()
-        return first
     }
+    let timer = Task {
+        try? await Task.sleep(for: limit)
+        end.yield(nil)
+    }
+    var iterator = ends.makeAsyncIterator()
+    let first = await iterator.next() ?? nil
+    timer.cancel()
+    if first == nil {
+        await stop()
+        running.cancel()
+    }
+    return first
 }
 
 extension TestClientProtocol {

@@ -214,7 +214,7 @@ public final class PostgresEventLog: EventLog, Service {
         try await client.withConnection { connection in
             try await PostgresSchema.inSchemaTransaction(connection, logger: logger) {
                 for statement in schema {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.queryIfOpen(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             }
         }
@@ -433,7 +433,7 @@ public final class PostgresEventLog: EventLog, Service {
         let failure: EventLogError?
         do {
             let connection = try await writerConnection()
-            try await connection.query("BEGIN", logger: logger)
+            try await connection.queryIfOpen("BEGIN", logger: logger)
             var firsts: [String: Int64] = [:]
             do {
                 for (index, write) in Self.inLockOrder(batch) {
@@ -461,9 +461,9 @@ public final class PostgresEventLog: EventLog, Service {
                     try await PostgresSchema.insert(connection, stream: stream, first: first, records: records, acceptedAtMs: acceptedAtMs, logger: logger)
                     firsts[stream] = first
                 }
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.queryIfOpen("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
                 throw error
             }
             for placement in placements {
@@ -506,7 +506,7 @@ public final class PostgresEventLog: EventLog, Service {
 
     /// Moves a cursor if this process holds its lease; false when another process does.
     private func moveCursor(_ connection: PostgresConnection, key: CursorKey, to offset: Int64?) async throws -> Bool {
-        let rows = try await connection.query(
+        let rows = try await connection.queryIfOpen(
             """
             UPDATE eventflow_cursors SET next_offset = COALESCE(\(offset), next_offset) \
             WHERE processor = \(key.processor) AND stream = \(key.stream) AND owner = \(owner) RETURNING 1
@@ -520,21 +520,21 @@ public final class PostgresEventLog: EventLog, Service {
     /// Applies one processor's step under a savepoint: a failing statement or a lost lease
     /// undoes only that step, not the appends committed with it. Returns the failure, or nil.
     private func applyIsolated(_ change: StateCommit, _ connection: PostgresConnection) async throws -> EventLogError? {
-        try await connection.query("SAVEPOINT processor_step", logger: logger)
+        try await connection.queryIfOpen("SAVEPOINT processor_step", logger: logger)
         do {
             guard try await moveCursor(connection, key: CursorKey(processor: change.processor, stream: change.stream), to: change.cursor) else {
-                try await connection.query("RELEASE processor_step", logger: logger)
+                try await connection.queryIfOpen("RELEASE processor_step", logger: logger)
                 return .leaseLost(processor: change.processor, stream: change.stream)
             }
             for statement in change.statements {
-                try await connection.query(
+                try await connection.queryIfOpen(
                     PostgresQuery(unsafeSQL: statement.numberedPlaceholders, binds: PostgresSchema.bindings(statement.binds)), logger: logger)
             }
-            try await connection.query("RELEASE processor_step", logger: logger)
+            try await connection.queryIfOpen("RELEASE processor_step", logger: logger)
             return nil
         } catch {
-            try await connection.query("ROLLBACK TO processor_step", logger: logger)
-            try await connection.query("RELEASE processor_step", logger: logger)
+            try await connection.queryIfOpen("ROLLBACK TO processor_step", logger: logger)
+            try await connection.queryIfOpen("RELEASE processor_step", logger: logger)
             return .storageFailed(Self.describe(error))
         }
     }

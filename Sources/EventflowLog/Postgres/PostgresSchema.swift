@@ -64,49 +64,49 @@ enum PostgresSchema {
     /// under the schema lock.
     static func migrate(_ connection: PostgresConnection, streams: [String], logger: Logger) async throws {
         try await inSchemaTransaction(connection, logger: logger) {
-            try await connection.query(
+            try await connection.queryIfOpen(
                 "CREATE TABLE IF NOT EXISTS eventflow_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 logger: logger)
             var applied: Set<Int> = []
-            for try await version in try await connection.query("SELECT version FROM eventflow_migrations", logger: logger).decode(Int.self) {
+            for try await version in try await connection.queryIfOpen("SELECT version FROM eventflow_migrations", logger: logger).decode(Int.self) {
                 applied.insert(version)
             }
             for migration in migrations where !applied.contains(migration.version) {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.queryIfOpen(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query(
+                try await connection.queryIfOpen(
                     "INSERT INTO eventflow_migrations (version, description) VALUES (\(migration.version), \(migration.description))", logger: logger)
                 logger.info("schema migrated", metadata: ["version": "\(migration.version)", "description": "\(migration.description)"])
             }
             for stream in streams {
-                try await connection.query(
+                try await connection.queryIfOpen(
                     PostgresQuery(unsafeSQL: """
                         CREATE TABLE IF NOT EXISTS \(table(stream)) (event_offset BIGINT PRIMARY KEY, accepted_at_ms BIGINT NOT NULL, \
                         event_id TEXT, event_key TEXT, event_time_ms BIGINT, body BYTEA NOT NULL)
                         """),
                     logger: logger)
-                try await connection.query("INSERT INTO eventflow_heads (stream, head) VALUES (\(stream), 0) ON CONFLICT (stream) DO NOTHING", logger: logger)
+                try await connection.queryIfOpen("INSERT INTO eventflow_heads (stream, head) VALUES (\(stream), 0) ON CONFLICT (stream) DO NOTHING", logger: logger)
             }
         }
     }
 
     /// Runs `body` in a transaction that holds the schema lock.
     static func inSchemaTransaction(_ connection: PostgresConnection, logger: Logger, _ body: () async throws -> Void) async throws {
-        try await connection.query("BEGIN", logger: logger)
+        try await connection.queryIfOpen("BEGIN", logger: logger)
         do {
-            try await connection.query("SELECT pg_advisory_xact_lock(\(schemaLockKey))", logger: logger)
+            try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(\(schemaLockKey))", logger: logger)
             try await body()
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.queryIfOpen("COMMIT", logger: logger)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
             throw error
         }
     }
 
     static func heads(_ connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
         var heads: [String: Int64] = [:]
-        for try await (stream, head) in try await connection.query("SELECT stream, head FROM eventflow_heads", logger: logger).decode((String, Int64).self) {
+        for try await (stream, head) in try await connection.queryIfOpen("SELECT stream, head FROM eventflow_heads", logger: logger).decode((String, Int64).self) {
             heads[stream] = head
         }
         return heads
@@ -114,7 +114,7 @@ enum PostgresSchema {
 
     /// Allocates `count` offsets of `stream` (locking its head row until commit) and returns the first.
     static func allocateOffsets(_ connection: PostgresConnection, stream: String, count: Int, logger: Logger) async throws -> Int64 {
-        let rows = try await connection.query(
+        let rows = try await connection.queryIfOpen(
             "UPDATE eventflow_heads SET head = head + \(Int64(count)) WHERE stream = \(stream) RETURNING head - \(Int64(count))", logger: logger)
         for try await first in rows.decode(Int64.self) { return first }
         throw EventLogError.unknownStream(stream)
@@ -147,7 +147,7 @@ enum PostgresSchema {
         binds.append(times)
         binds.append(nulls)
         binds.append(bodies)
-        try await connection.query(
+        try await connection.queryIfOpen(
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO \(table(stream)) (event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body) \
@@ -163,7 +163,7 @@ enum PostgresSchema {
 
     static func insertDeadLetter(_ connection: PostgresConnection, _ letter: DeadLetter, logger: Logger) async throws {
         let event = letter.event
-        try await connection.query(
+        try await connection.queryIfOpen(
             """
             INSERT INTO eventflow_dead_letters (stream, event_offset, event_id, status, response, failed_at_ms, accepted_at_ms, event_key, event_time_ms, body) \
             VALUES (\(letter.stream), \(letter.offset), \(letter.id), \(Int32(letter.status)), \(letter.response), \(letter.failedAtMs), \
@@ -189,11 +189,11 @@ enum PostgresSchema {
         if let ids, ids.isEmpty { return [] }
         let rows: PostgresRowSequence
         if let ids {
-            rows = try await connection.query(
+            rows = try await connection.queryIfOpen(
                 "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) AND event_id = ANY(\(ids)) RETURNING \(unescaped: deadLetterColumns)",
                 logger: logger)
         } else {
-            rows = try await connection.query(
+            rows = try await connection.queryIfOpen(
                 "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) RETURNING \(unescaped: deadLetterColumns)", logger: logger)
         }
         return try await deadLetters(rows).sorted { $0.offset < $1.offset }

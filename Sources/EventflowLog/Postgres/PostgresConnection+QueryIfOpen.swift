@@ -1,0 +1,22 @@
+import Logging
+import PostgresNIO
+
+extension PostgresConnection {
+    /// Runs a statement, or fails at once when the connection has already closed.
+    ///
+    /// postgres-nio 1.33 never answers a statement written to a connection whose channel has
+    /// closed: the caller waits for ever. A transaction's next statement after PostgreSQL went
+    /// away, or the ROLLBACK after the failure that closed the connection, would then stop the
+    /// log's writer and with it every ingest. Only a close in the instant between this check and
+    /// the write is left unguarded.
+    @discardableResult
+    func queryIfOpen(_ query: PostgresQuery, logger: Logger, file: String = #fileID, line: Int = #line) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw PostgresConnectionClosed() }
+        return try await self.query(query, logger: logger, file: file, line: line)
+    }
+}
+
+/// A statement was not sent because its connection had closed.
+struct PostgresConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the connection to PostgreSQL has closed" }
+}
