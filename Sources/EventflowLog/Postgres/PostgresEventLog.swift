@@ -53,6 +53,8 @@ public final class PostgresEventLog: EventLog, Service {
     private let owner: String
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
+    private let failureReport = Mutex(CommitFailureReport())
+    private let reconnect = Mutex(ReconnectPacing())
     private let writer: Mutex<PostgresConnection?>
     /// The newest head of each stream this process has seen.
     private let heads: Mutex<[String: Int64]>
@@ -105,6 +107,7 @@ public final class PostgresEventLog: EventLog, Service {
             if let message = error.serverInfo?[.message] { return message }
             return "\(error.code)"
         }
+        if case .storageFailed(let reason) = error as? EventLogError { return reason }
         if let error = error as? EventLogError { return error.description }
         return String(describing: error)
     }
@@ -135,15 +138,17 @@ public final class PostgresEventLog: EventLog, Service {
         var events: [StoredEvent] = []
         events.reserveCapacity(min(limit, 10_000))
         if bodies {
-            let rows = try await client.query(
+            let rows = try await pooledRows(
                 PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body " + bounded, binds: binds), logger: logger)
-            for try await (offset, acceptedAt, id, key, time, body) in rows.decode((Int64, Int64, String?, String?, Int64?, ByteBuffer).self) {
+            for row in rows {
+                let (offset, acceptedAt, id, key, time, body) = try row.decode((Int64, Int64, String?, String?, Int64?, ByteBuffer).self)
                 events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: body))
             }
         } else {
-            let rows = try await client.query(
+            let rows = try await pooledRows(
                 PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms " + bounded, binds: binds), logger: logger)
-            for try await (offset, acceptedAt, id, key, time) in rows.decode((Int64, Int64, String?, String?, Int64?).self) {
+            for row in rows {
+                let (offset, acceptedAt, id, key, time) = try row.decode((Int64, Int64, String?, String?, Int64?).self)
                 events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: ByteBuffer()))
             }
         }
@@ -153,9 +158,8 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func cursor(processor: String, stream: String) async throws -> Int64 {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        let rows = try await client.query("SELECT next_offset FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream)", logger: logger)
-        for try await offset in rows.decode(Int64.self) { return offset }
-        return 0
+        let rows = try await pooledRows("SELECT next_offset FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream)", logger: logger)
+        return try rows.first?.decode(Int64.self) ?? 0
     }
 
     public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
@@ -168,11 +172,13 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     public func backlog() async throws -> [BacklogEntry] {
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             "SELECT c.processor, c.stream, c.next_offset, h.head FROM eventflow_cursors c JOIN eventflow_heads h ON h.stream = c.stream ORDER BY c.stream, c.processor",
             logger: logger)
         var positions: [(processor: String, stream: String, cursor: Int64, head: Int64)] = []
-        for try await (processor, stream, cursor, head) in rows.decode((String, String, Int64, Int64).self) where streams.contains(stream) {
+        for row in rows {
+            let (processor, stream, cursor, head) = try row.decode((String, String, Int64, Int64).self)
+            guard streams.contains(stream) else { continue }
             positions.append((processor, stream, cursor, head))
             observeHead(stream, head)
         }
@@ -182,10 +188,10 @@ public final class PostgresEventLog: EventLog, Service {
             let (events, oldestOffset) = StreamPartition.backlog(processorName: position.processor, cursor: position.cursor, head: position.head)
             var age = 0.0
             if events > 0 {
-                let oldest = try await client.query(
+                let oldest = try await pooledRows(
                     PostgresQuery(unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE event_offset = $1", binds: Self.bindings(oldestOffset)),
                     logger: logger)
-                for try await acceptedAt in oldest.decode(Int64.self) { age = max(0, Double(now - acceptedAt) / 1000) }
+                if let acceptedAt = try oldest.first?.decode(Int64.self) { age = max(0, Double(now - acceptedAt) / 1000) }
             }
             entries.append(BacklogEntry(stream: position.stream, processor: position.processor, events: events, oldestUnprocessedAgeSeconds: age))
         }
@@ -197,8 +203,8 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     public func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] {
-        try await PostgresSchema.deadLetters(
-            client.query(
+        try PostgresSchema.deadLetters(
+            await pooledRows(
                 "SELECT \(unescaped: PostgresSchema.deadLetterColumns) FROM eventflow_dead_letters WHERE stream = \(stream) ORDER BY event_offset LIMIT \(Int64(limit))",
                 logger: logger))
     }
@@ -226,10 +232,10 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             PostgresQuery(unsafeSQL: statement.numberedPlaceholders, binds: PostgresSchema.bindings(statement.binds)), logger: logger)
         var result: [StateRow] = []
-        for try await row in rows {
+        for row in rows {
             result.append(StateRow(values: try row.map(PostgresSchema.stateValue)))
         }
         return result
@@ -240,11 +246,11 @@ public final class PostgresEventLog: EventLog, Service {
         let key = CursorKey(processor: processor, stream: stream)
         let started = ContinuousClock.now
         let duration = configuration.leaseDuration.milliseconds
-        try await client.query(
+        try await pooledRows(
             "INSERT INTO eventflow_cursors (processor, stream, next_offset, owner, lease_expires_ms) VALUES (\(processor), \(stream), 0, NULL, 0) ON CONFLICT DO NOTHING",
             logger: logger)
         // SKIP LOCKED: a row locked by its holder's commit in progress is not free; asking again later is cheaper than waiting.
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             """
             WITH claimable AS (SELECT processor, stream FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream) \
             AND (owner IS NULL OR owner = \(owner) OR lease_expires_ms < \(unescaped: PostgresSchema.nowMs)) FOR UPDATE SKIP LOCKED) \
@@ -253,7 +259,7 @@ public final class PostgresEventLog: EventLog, Service {
             """,
             logger: logger)
         var acquired = false
-        for try await _ in rows { acquired = true }
+        for _ in rows { acquired = true }
         leases.withLock { leases in
             if acquired {
                 leases[key] = started + configuration.leaseDuration * 0.9
@@ -272,7 +278,7 @@ public final class PostgresEventLog: EventLog, Service {
     public func releaseLease(processor: String, stream: String) async {
         leases.withLock { $0[CursorKey(processor: processor, stream: stream)] = nil }
         do {
-            try await client.query(
+            try await pooledRows(
                 "UPDATE eventflow_cursors SET owner = NULL, lease_expires_ms = 0 WHERE processor = \(processor) AND stream = \(stream) AND owner = \(owner)",
                 logger: logger)
         } catch {
@@ -282,24 +288,23 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func joinGroup(_ group: String) async throws -> Int {
         let duration = configuration.leaseDuration.milliseconds
-        try await client.query(
+        try await pooledRows(
             """
             INSERT INTO eventflow_members (group_name, owner, expires_ms) VALUES (\(group), \(owner), \(unescaped: PostgresSchema.nowMs) + \(duration)) \
             ON CONFLICT (group_name, owner) DO UPDATE SET expires_ms = EXCLUDED.expires_ms
             """,
             logger: logger)
         // Rows of processes gone for a minute go; younger expired ones are simply not counted.
-        try await client.query(
+        try await pooledRows(
             "DELETE FROM eventflow_members WHERE group_name = \(group) AND expires_ms < \(unescaped: PostgresSchema.nowMs) - 60000", logger: logger)
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             "SELECT count(*) FROM eventflow_members WHERE group_name = \(group) AND expires_ms >= \(unescaped: PostgresSchema.nowMs)", logger: logger)
-        for try await count in rows.decode(Int64.self) { return max(1, Int(count)) }
-        return 1
+        return max(1, Int(try rows.first?.decode(Int64.self) ?? 1))
     }
 
     public func leaveGroup(_ group: String) async {
         do {
-            try await client.query("DELETE FROM eventflow_members WHERE group_name = \(group) AND owner = \(owner)", logger: logger)
+            try await pooledRows("DELETE FROM eventflow_members WHERE group_name = \(group) AND owner = \(owner)", logger: logger)
         } catch {
             logger.warning("could not leave a processor group; the registration lapses by itself", metadata: ["group": "\(group)", "error": "\(Self.describe(error))"])
         }
@@ -307,35 +312,37 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func setHold(group: String, member: String, holding: Bool) async throws {
         if holding {
-            try await client.query(
+            try await pooledRows(
                 "INSERT INTO eventflow_holds (group_name, member) VALUES (\(group), \(member)) ON CONFLICT DO NOTHING", logger: logger)
         } else {
-            try await client.query("DELETE FROM eventflow_holds WHERE group_name = \(group) AND member = \(member)", logger: logger)
+            try await pooledRows("DELETE FROM eventflow_holds WHERE group_name = \(group) AND member = \(member)", logger: logger)
         }
     }
 
     public func holdingMembers(group: String) async throws -> Set<String> {
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             """
             SELECT h.member FROM eventflow_holds h JOIN eventflow_cursors c ON c.processor = h.member \
             WHERE h.group_name = \(group) AND c.owner IS NOT NULL AND c.lease_expires_ms >= \(unescaped: PostgresSchema.nowMs)
             """,
             logger: logger)
         var members: Set<String> = []
-        for try await member in rows.decode(String.self) { members.insert(member) }
+        for row in rows { members.insert(try row.decode(String.self)) }
         return members
     }
 
     public func settleLayout(group: String, partitions: Int) async throws -> Int {
         // The no-op update makes the statement return the row that is there, recorded now or before.
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             """
             INSERT INTO eventflow_layouts (group_name, partitions) VALUES (\(group), \(Int64(partitions))) \
             ON CONFLICT (group_name) DO UPDATE SET group_name = EXCLUDED.group_name RETURNING partitions
             """,
             logger: logger)
-        for try await recorded in rows.decode(Int64.self) { return Int(recorded) }
-        throw EventLogError.storageFailed("recording the layout of \(group) returned no row")
+        guard let recorded = try rows.first?.decode(Int64.self) else {
+            throw EventLogError.storageFailed("recording the layout of \(group) returned no row")
+        }
+        return Int(recorded)
     }
 
     // MARK: - Service
@@ -369,8 +376,11 @@ public final class PostgresEventLog: EventLog, Service {
         while !groupCommit.isClosing, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(25))
             do {
-                let rows = try await client.query("SELECT stream, head FROM eventflow_heads", logger: logger)
-                for try await (stream, head) in rows.decode((String, Int64).self) { observeHead(stream, head) }
+                let rows = try await pooledRows("SELECT stream, head FROM eventflow_heads", logger: logger)
+                for row in rows {
+                    let (stream, head) = try row.decode((String, Int64).self)
+                    observeHead(stream, head)
+                }
                 if ContinuousClock.now - lastRenewal >= configuration.leaseDuration / 4 {
                     lastRenewal = ContinuousClock.now
                     try await renewLeases()
@@ -386,7 +396,7 @@ public final class PostgresEventLog: EventLog, Service {
     private func renewLeases() async throws {
         guard !leases.withLock({ $0.isEmpty }) else { return }
         let started = ContinuousClock.now
-        let rows = try await client.query(
+        let rows = try await pooledRows(
             """
             UPDATE eventflow_cursors c SET lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) \
             FROM (SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner) ORDER BY processor COLLATE "C", stream COLLATE "C" FOR UPDATE) held \
@@ -394,7 +404,10 @@ public final class PostgresEventLog: EventLog, Service {
             """,
             logger: logger)
         var renewed: Set<CursorKey> = []
-        for try await (processor, stream) in rows.decode((String, String).self) { renewed.insert(CursorKey(processor: processor, stream: stream)) }
+        for row in rows {
+            let (processor, stream) = try row.decode((String, String).self)
+            renewed.insert(CursorKey(processor: processor, stream: stream))
+        }
         let lost = leases.withLock { leases in
             let lost = leases.keys.filter { !renewed.contains($0) }
             for key in lost { leases[key] = nil }
@@ -410,11 +423,34 @@ public final class PostgresEventLog: EventLog, Service {
         heads.withLock { heads in heads[stream] = max(heads[stream] ?? 0, head) }
     }
 
+    /// Runs a statement on a pooled connection and returns all its rows.
+    ///
+    /// Through ``PostgresConnection/queryIfOpen(_:logger:file:line:)``: the pool can hand out
+    /// a connection that closed a moment before it noticed (PostgreSQL restarting under load),
+    /// and postgres-nio's own `PostgresClient.query` writes to it unchecked and then waits for ever.
+    @discardableResult
+    private func pooledRows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await client.withConnection { connection in
+            try await connection.queryIfOpen(query, logger: logger).collect()
+        }
+    }
+
+    /// The writer's connection, connected again when it has closed, but not more often than
+    /// ``ReconnectPacing`` allows: in between, commits fail with the last connection error.
     private func writerConnection() async throws -> PostgresConnection {
         if let connection = writer.withLock({ $0 }), !connection.isClosed { return connection }
-        let connection = try await Self.connect(configuration.url, logger: logger)
-        writer.withLock { $0 = connection }
-        return connection
+        if let waiting = reconnect.withLock({ $0.mayConnect(at: .now) ? nil : $0.lastError }) {
+            throw EventLogError.storageFailed(waiting)
+        }
+        do {
+            let connection = try await Self.connect(configuration.url, logger: logger)
+            reconnect.withLock { $0.connected() }
+            writer.withLock { $0 = connection }
+            return connection
+        } catch {
+            reconnect.withLock { $0.failed(Self.describe(error), at: .now, random: .random(in: 0..<1)) }
+            throw error
+        }
     }
 
     private func commit(_ batch: [PendingWrite]) async {
@@ -477,7 +513,7 @@ public final class PostgresEventLog: EventLog, Service {
         }
 
         groupCommit.recordCommit(failure: failure)
-        if let failure { logger.error("group commit failed", metadata: ["error": "\(failure)", "events": "\(events)"]) }
+        logger.logGroupCommit(failure: failure, events: events, report: failureReport)
         configuration.onCommit(
             CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: batch.count, events: events, succeeded: failure == nil))
         batch.resume(failure: failure, outcome: outcome)

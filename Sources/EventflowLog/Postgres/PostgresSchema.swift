@@ -173,11 +173,11 @@ enum PostgresSchema {
             logger: logger)
     }
 
-    static func deadLetters(_ rows: PostgresRowSequence) async throws -> [DeadLetter] {
+    static func deadLetters(_ rows: [PostgresRow]) throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
-        for try await (stream, offset, id, status, response, failedAtMs, acceptedAtMs, key, eventTimeMs, body) in rows.decode(
-            (String, Int64, String?, Int32, String, Int64, Int64, String?, Int64?, ByteBuffer).self)
-        {
+        for row in rows {
+            let (stream, offset, id, status, response, failedAtMs, acceptedAtMs, key, eventTimeMs, body) = try row.decode(
+                (String, Int64, String?, Int32, String, Int64, Int64, String?, Int64?, ByteBuffer).self)
             let event = StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAtMs, id: id, key: key, eventTimeMs: eventTimeMs, body: body)
             letters.append(DeadLetter(event: event, status: Int(status), response: response, failedAtMs: failedAtMs))
         }
@@ -196,7 +196,7 @@ enum PostgresSchema {
             rows = try await connection.queryIfOpen(
                 "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) RETURNING \(unescaped: deadLetterColumns)", logger: logger)
         }
-        return try await deadLetters(rows).sorted { $0.offset < $1.offset }
+        return try deadLetters(await rows.collect()).sorted { $0.offset < $1.offset }
     }
 
     static func bindings(_ values: [StateValue]) -> PostgresBindings {

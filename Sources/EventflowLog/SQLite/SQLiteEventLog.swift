@@ -27,6 +27,7 @@ public final class SQLiteEventLog: EventLog, Service {
     private let checkpointer: SQLiteConnection
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
+    private let failureReport = Mutex(CommitFailureReport())
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
     /// Members of each processor group holding later events back (one process: kept in memory).
@@ -373,7 +374,7 @@ public final class SQLiteEventLog: EventLog, Service {
             }
         }
         groupCommit.recordCommit(failure: failure)
-        if let failure { logger.error("group commit failed", metadata: ["error": "\(failure)", "events": "\(events)"]) }
+        logger.logGroupCommit(failure: failure, events: events, report: failureReport)
         configuration.onCommit(CommitStats(durationSeconds: duration.seconds, requests: batch.count, events: events, succeeded: failure == nil))
         batch.resume(failure: failure, outcome: outcome)
     }

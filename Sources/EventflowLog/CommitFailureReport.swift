@@ -1,0 +1,61 @@
+import Logging
+import Synchronization
+
+/// Which failed group commits the log reports, so that an outage is told once and then
+/// about once a second, not once per commit (hundreds a second while the storage is gone).
+///
+/// A failure is reported when it is the first of a streak, when its message differs from the
+/// last one reported, or when `interval` has passed; each report counts the failures it stands
+/// for. The first success after a streak says how many commits failed in it.
+struct CommitFailureReport: Sendable {
+    /// What to log for a failure.
+    struct Report: Equatable, Sendable {
+        var message: String
+        /// Failed commits since the previous report, this one included.
+        var failedCommits: Int
+    }
+
+    var interval: Duration
+    private var lastReport: (message: String, at: ContinuousClock.Instant)?
+    private var unreported = 0
+    private var streak = 0
+
+    init(interval: Duration = .seconds(1)) {
+        self.interval = interval
+    }
+
+    /// Records a failed commit; returns what to log, or nil to stay quiet.
+    mutating func failed(_ message: String, at now: ContinuousClock.Instant) -> Report? {
+        streak += 1
+        unreported += 1
+        if let lastReport, lastReport.message == message, now - lastReport.at < interval { return nil }
+        defer { unreported = 0 }
+        lastReport = (message, now)
+        return Report(message: message, failedCommits: unreported)
+    }
+
+    /// Records a successful commit; returns how many commits failed before it, or nil when
+    /// the previous commit succeeded too.
+    mutating func succeeded() -> Int? {
+        guard streak > 0 else { return nil }
+        defer {
+            streak = 0
+            unreported = 0
+            lastReport = nil
+        }
+        return streak
+    }
+}
+
+extension Logger {
+    /// Logs a group commit's failure, or the recovery after failures, as `report` decides.
+    func logGroupCommit(failure: EventLogError?, events: Int, report: borrowing Mutex<CommitFailureReport>) {
+        if let failure {
+            let message = failure.description
+            guard let told = report.withLock({ $0.failed(message, at: .now) }) else { return }
+            error("group commit failed", metadata: ["error": "\(told.message)", "events": "\(events)", "failed_commits": "\(told.failedCommits)"])
+        } else if let failed = report.withLock({ $0.succeeded() }) {
+            notice("group commit succeeded again", metadata: ["failed_commits": "\(failed)"])
+        }
+    }
+}
