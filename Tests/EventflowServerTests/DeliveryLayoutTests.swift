@@ -47,7 +47,8 @@ import Testing
         configuration.storage = storage
         configuration.delivery?.partitions = 2
         let app = try await EventflowApplication.build(configuration: configuration, logger: quietLogger)
-        let outcome = await outcome { try await app.runService(gracefulShutdownSignals: []) }
-        #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still running after 20 s")")
+        // A generous limit: this suite runs beside the others, and starting a server on a busy machine takes a while.
+        let outcome = await outcome(within: .seconds(60)) { try await app.runService(gracefulShutdownSignals: []) }
+        #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still running after 60 s")")
     }
 }
