@@ -8,13 +8,6 @@ import Synchronization
 /// last one reported, or when `interval` has passed; each report counts the failures it stands
 /// for. The first success after a streak says how many commits failed in it.
 struct CommitFailureReport: Sendable {
-    /// What to log for a failure.
-    struct Report: Equatable, Sendable {
-        var message: String
-        /// Failed commits since the previous report, this one included.
-        var failedCommits: Int
-    }
-
     var interval: Duration
     private var lastReport: (message: String, at: ContinuousClock.Instant)?
     private var unreported = 0
@@ -24,14 +17,15 @@ struct CommitFailureReport: Sendable {
         self.interval = interval
     }
 
-    /// Records a failed commit; returns what to log, or nil to stay quiet.
-    mutating func failed(_ message: String, at now: ContinuousClock.Instant) -> Report? {
+    /// Records a failed commit; returns the failed commits to report now (since the previous
+    /// report, this one included), or nil to stay quiet.
+    mutating func failed(_ message: String, at now: ContinuousClock.Instant) -> Int? {
         streak += 1
         unreported += 1
         if let lastReport, lastReport.message == message, now - lastReport.at < interval { return nil }
         defer { unreported = 0 }
         lastReport = (message, now)
-        return Report(message: message, failedCommits: unreported)
+        return unreported
     }
 
     /// Records a successful commit; returns how many commits failed before it, or nil when
@@ -52,8 +46,8 @@ extension Logger {
     func logGroupCommit(failure: EventLogError?, events: Int, report: borrowing Mutex<CommitFailureReport>) {
         if let failure {
             let message = failure.description
-            guard let told = report.withLock({ $0.failed(message, at: .now) }) else { return }
-            error("group commit failed", metadata: ["error": "\(told.message)", "events": "\(events)", "failed_commits": "\(told.failedCommits)"])
+            guard let failed = report.withLock({ $0.failed(message, at: .now) }) else { return }
+            error("group commit failed", metadata: ["error": "\(message)", "events": "\(events)", "failed_commits": "\(failed)"])
         } else if let failed = report.withLock({ $0.succeeded() }) {
             notice("group commit succeeded again", metadata: ["failed_commits": "\(failed)"])
         }

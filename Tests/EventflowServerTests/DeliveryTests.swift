@@ -147,7 +147,7 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
                 let times = try await target.ledger().values.compactMap(\.delivered).sorted()
                 let seconds = Double(times.last! - times.first!) / 1000
                 let rate = Double(times.count - 20) / seconds
-                // Uses the limit: a loose floor, since the figure itself is a benchmark, not a unit test.
+                // Uses the limit: a loose floor, since how close delivery comes to it depends on how busy the machine is.
                 #expect(rate >= 0.5 * 200, "delivered at \(rate)/s against a limit of 200/s")
                 #expect(rate <= 200)
             }
