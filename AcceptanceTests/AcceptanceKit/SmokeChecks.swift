@@ -2,7 +2,7 @@ import Foundation
 
 /// The checks of `smoke-test`, against a running system.
 public struct SmokeChecks: Sendable {
-    /// Metric names every Eventflow must expose (DESIGN.md).
+    /// Metric names every Eventflow must expose (docs/metrics.md).
     public static let requiredMetrics = [
         "eventflow_ingest_requests_total", "eventflow_ingest_events_total", "eventflow_ingest_request_duration_seconds_bucket",
         "eventflow_log_append_duration_seconds_bucket", "eventflow_ingest_peak_events_per_second",

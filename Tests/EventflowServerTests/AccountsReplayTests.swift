@@ -5,7 +5,7 @@ import Testing
 /// `eventflow accounts replay` on the real input of the original challenge, checked
 /// against results derived here from the rules.
 @Suite struct AccountsReplayTests {
-    static let dataset = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/datasets/account-updates.json")
+    static let dataset = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures/account-updates.json")
 
     struct Expected {
         var newest: [String: Int] = [:]

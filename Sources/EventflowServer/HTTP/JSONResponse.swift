@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// Builds JSON responses, including the error shape of DESIGN.md:
+/// Builds JSON responses, including the error shape of docs/http-api.md:
 /// `{"error": "...", "index": i, "field": "..."}`.
 enum JSONResponse {
     static func make(_ status: HTTPResponse.Status, _ object: [String: any Sendable], headers: HTTPFields = [:]) -> Response {

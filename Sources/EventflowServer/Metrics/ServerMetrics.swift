@@ -6,7 +6,7 @@ import Synchronization
 /// The collector's Prometheus metrics, one registry per server instance.
 ///
 /// Handles for every stream and status code are created up front, so the ingest path
-/// only increments; names follow DESIGN.md and pass `promtool check metrics`.
+/// only increments; names follow docs/metrics.md and pass `promtool check metrics`.
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let perStream: [String: StreamMetrics]
