@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release/eventflow
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: help build build-release run test test-tools postgres postgres-stop acceptance smoke behaviour perf report-screenshot bench bench-tools clean
+.PHONY: help build build-release run test test-tools postgres postgres-stop acceptance profiles fuzz smoke behaviour perf report-screenshot bench bench-tools clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,11 @@ REPORT_ONLY ?=
 acceptance: build-release ## smoke, behaviour and performance ($(PROFILE)) against a spawned system; final verdict (REPORT_ONLY=figures kept out of it)
 	REPORT_ONLY="$(REPORT_ONLY)" scripts/acceptance.sh .build/release $(PROFILE) $(DURATION_SCALE)
 
+PROFILES_SCALE ?= 0.1
+
+profiles: build-release ## Every shipped load profile against a spawned system, stages scaled by PROFILES_SCALE (default 0.1); fails if one fails
+	REPORT_ONLY="$(REPORT_ONLY)" scripts/profiles.sh .build/release $(PROFILES_SCALE)
+
 smoke: build-release ## Smoke test against a freshly spawned system (or URL=… TARGET_URL=… for a running one)
 	@if [ -n "$(URL)" ]; then .build/release/smoke-test --url "$(URL)" $(if $(TARGET_URL),--target-url "$(TARGET_URL)"); else .build/release/smoke-test --spawn; fi
 
@@ -51,6 +56,11 @@ behaviour: build-release ## Behaviour scenarios against freshly spawned systems 
 
 perf: build-release ## Performance test of PROFILE (default 5x peak) against a spawned system
 	.build/release/performance-test --spawn --profile $(PROFILE) --duration-scale $(DURATION_SCALE)
+
+FUZZ_SECONDS ?= 30
+
+fuzz: ## libFuzzer over the JSON scanner, validators and text parsers for FUZZ_SECONDS each (default 30); crashes kept in Fuzz/Regressions
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 report-screenshot: ## Render the newest report.html with headless Chromium into report.png beside it
 	@scripts/ensure-tool.sh chromium chromium

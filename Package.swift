@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
@@ -62,7 +63,9 @@ let package = Package(
                 "EventflowLog",
                 "EventflowMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,9 +147,15 @@ let package = Package(
             path: "AcceptanceTests/behaviour-test",
             swiftSettings: strictConcurrency
         ),
+        .target(
+            name: "EventflowFuzzTargets",
+            dependencies: ["EventflowCore"],
+            path: "Fuzz/Targets",
+            swiftSettings: strictConcurrency
+        ),
         .testTarget(
             name: "EventflowCoreTests",
-            dependencies: ["EventflowCore"],
+            dependencies: ["EventflowCore", "EventflowFuzzTargets"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(

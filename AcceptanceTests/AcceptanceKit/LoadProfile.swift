@@ -3,7 +3,7 @@ import Foundation
 import Yams
 
 /// A load profile (`LoadProfiles/*.yaml`): how much to send, of what, for how long, and
-/// which figures must hold. The schema is in DESIGN.md.
+/// which figures must hold. The schema is in docs/load-profiles.md.
 public struct LoadProfile: Sendable {
     public struct Stage: Sendable, Decodable {
         public var duration: String
@@ -25,14 +25,21 @@ public struct LoadProfile: Sendable {
         }
     }
 
+    /// The spawned reference target: `rate` and `burst` limit its `/deliver` route (and
+    /// become Eventflow's `--target-rate`/`--target-burst`); `callback_rate` and
+    /// `callback_burst` limit `/callbacks` apart from it.
     public struct Target: Sendable, Decodable {
         public var rate: Double?
         public var burst: Double?
+        public var callbackRate: Double?
+        public var callbackBurst: Double?
         public var batch: Int?
         public var errorRate: Double?
 
         enum CodingKeys: String, CodingKey {
             case rate, burst, batch
+            case callbackRate = "callback_rate"
+            case callbackBurst = "callback_burst"
             case errorRate = "error_rate"
         }
     }

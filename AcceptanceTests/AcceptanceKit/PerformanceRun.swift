@@ -163,7 +163,8 @@ public enum PerformanceRun {
             "late_sends": Double(load.lateSends), "requests": Double(load.requests),
             "rejected_requests": Double(load.statusCounts.filter { $0.key != 202 }.values.reduce(0, +)),
             "unanswered_requests": Double(load.unanswered),
-            "target_throttled": scraper.latest("target", "eventflow_target_throttled_total") ?? 0,
+            "target_throttled": scraper.latest("target", "eventflow_target_throttled_total", ["route": "deliver"]) ?? 0,
+            "target_callbacks_throttled": scraper.latest("target", "eventflow_target_throttled_total", ["route": "callbacks"]) ?? 0,
             "system_peak_rss_mib": (rss.max() ?? 0) / 1_048_576,
             "failed_scrapes": Double(scraper.failedScrapes),
         ]

@@ -107,6 +107,9 @@ struct PerformanceTest: AsyncParsableCommand {
             targetArguments += ["--rate", String(rate), "--burst", String(burst)]
             serveArguments += ["--target-rate", String(rate), "--target-burst", String(burst)]
         }
+        if let callbackRate = profile.target.callbackRate {
+            targetArguments += ["--callback-rate", String(callbackRate), "--callback-burst", String(profile.target.callbackBurst ?? callbackRate)]
+        }
         if let errorRate = profile.target.errorRate { targetArguments += ["--error-rate", String(errorRate)] }
         if let batch = profile.target.batch { serveArguments += ["--target-batch", String(batch)] }
         let binary = eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary

@@ -86,7 +86,8 @@ public enum EventflowApplication {
         IngestController(
             log: log,
             parsers: Dictionary(uniqueKeysWithValues: configuration.streams.map { ($0.name, IngestParser(schema: $0)) }),
-            metrics: metrics, apiKey: apiKey, maxBodyBytes: configuration.maxBodyBytes, acceptsEvents: configuration.role.ingests
+            metrics: metrics, apiKey: apiKey, maxBodyBytes: configuration.maxBodyBytes, maxFutureSkew: configuration.maxFutureSkew,
+            acceptsEvents: configuration.role.ingests
         ).addRoutes(to: router)
         let readRoutes = router.group()
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }
@@ -103,8 +104,10 @@ public enum EventflowApplication {
 
         return Application(
             router: router,
+            server: .guardedHTTP1(limits: configuration.connections),
             configuration: ApplicationConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow"),
+                address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow",
+                availableConnectionsDelegate: .maximum(configuration.connections.maxConnections, logger: logger)),
             services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)] + processors(configuration, log: log, metrics: metrics, logger: logger),
             onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -55,7 +55,9 @@ final class ReferenceTarget: Sendable {
     let processMetrics: ProcessMetrics
     private let outage: TargetOutage?
     private let startedAt = ContinuousClock.now
-    private let limiter: Mutex<Limiter>
+    /// One limiter per route: the limit a profile sets is delivery's, and callbacks have their own.
+    private let limiters: Mutex<[Route: Limiter]>
+    private let throttled: [Route: Counter]
     private let faults: Mutex<TargetFaults>
     private let random: Mutex<SplitMix64>
     private let deliveryParser = IngestParser(schema: StreamSchema(name: "deliveries", fields: [FieldRule("id", .string(maxBytes: 1024), required: false)]))
@@ -75,11 +77,21 @@ final class ReferenceTarget: Sendable {
         outage = configuration.outage
         faults = Mutex(configuration.faults)
         random = Mutex(SplitMix64(seed: configuration.seed))
-        switch configuration.rateLimit {
-        case .unlimited: limiter = Mutex(.unlimited)
-        case .tokenBucket(let rate, let burst): limiter = Mutex(.tokens(TokenBucket(rate: rate, burst: burst, now: 0)))
-        case .leakyBucket(let size, let restore, let cost): limiter = Mutex(.leaky(LeakyBucket(capacity: size, restoreRate: restore, now: 0), cost: cost))
+        func limiter(_ limit: TargetRateLimit) -> Limiter {
+            switch limit {
+            case .unlimited: .unlimited
+            case .tokenBucket(let rate, let burst): .tokens(TokenBucket(rate: rate, burst: burst, now: 0))
+            case .leakyBucket(let size, let restore, let cost): .leaky(LeakyBucket(capacity: size, restoreRate: restore, now: 0), cost: cost)
+            }
         }
+        limiters = Mutex([.deliver: limiter(configuration.rateLimit), .callbacks: limiter(configuration.callbackRateLimit)])
+        let registry = registry
+        throttled = Dictionary(
+            uniqueKeysWithValues: [Route.deliver, .callbacks].map { route in
+                (route, registry.counter(
+                    "eventflow_target_throttled_total", labels: [("route", route.rawValue)],
+                    help: "Requests answered 429 because they were over their route's rate limit"))
+            })
         processMetrics = ProcessMetrics(registry: registry)
     }
 
@@ -127,10 +139,9 @@ final class ReferenceTarget: Sendable {
             let remaining = Int((outage.startSeconds + outage.durationSeconds - elapsed).rounded(.up))
             return Self.json(.serviceUnavailable, #"{"error":"outage"}"#, retryAfter: max(1, remaining))
         }
-        if let wait = takeRateLimit(now: elapsed) {
+        if let wait = takeRateLimit(route, now: elapsed) {
             ledger.countThrottled()
-            registry.counter("eventflow_target_throttled_total", help: "Requests answered 429 because they were over the rate limit")
-                .increment()
+            throttled[route]?.increment()
             return Self.json(.tooManyRequests, #"{"error":"rate limit exceeded"}"#, retryAfter: max(1, Int(wait.rounded(.up))))
         }
         let faults = self.faults.withLock { $0 }
@@ -143,7 +154,7 @@ final class ReferenceTarget: Sendable {
         let roll = random.withLock { $0.unit() }
         if roll < faults.timeoutRate {
             ledger.countInjectedError()
-            try? await Task.sleep(for: .milliseconds(faults.timeoutHoldMs))
+            try? await Task.sleep(for: .checkedSeconds(faults.timeoutHoldMs / 1000))
             return Self.json(.serviceUnavailable, #"{"error":"injected: held past the timeout"}"#)
         }
         if roll < faults.timeoutRate + faults.errorRate {
@@ -156,7 +167,7 @@ final class ReferenceTarget: Sendable {
         }
         if faults.latencyMs > 0 {
             let spread = random.withLock { $0.unit() }
-            try? await Task.sleep(for: .milliseconds(faults.latencyMs * (0.5 + spread)))
+            try? await Task.sleep(for: .checkedSeconds(faults.latencyMs * (0.5 + spread) / 1000))
         }
         let duplicates = ledger.apply(keys, atMs: Self.nowMs)
         registry.counter("eventflow_target_events_total", labels: [("route", route.rawValue), ("result", "applied")], help: "Events the target applied, or saw again")
@@ -167,17 +178,17 @@ final class ReferenceTarget: Sendable {
     }
 
     /// Seconds to wait when the request is over the limit, nil when it may pass.
-    private func takeRateLimit(now: Double) -> Double? {
-        limiter.withLock { limiter in
+    private func takeRateLimit(_ route: Route, now: Double) -> Double? {
+        limiters.withLock { limiters in
             let decision: RateDecision
-            switch limiter {
+            switch limiters[route] ?? .unlimited {
             case .unlimited: return nil
             case .tokens(var bucket):
                 decision = bucket.take(now: now)
-                limiter = .tokens(bucket)
+                limiters[route] = .tokens(bucket)
             case .leaky(var bucket, let cost):
                 decision = bucket.take(cost, now: now)
-                limiter = .leaky(bucket, cost: cost)
+                limiters[route] = .leaky(bucket, cost: cost)
             }
             if case .wait(let seconds) = decision { return seconds }
             return nil
@@ -200,6 +211,7 @@ final class ReferenceTarget: Sendable {
             let decoder = JSONDecoder()
             decoder.userInfo[TargetFaults.baseKey] = faults.withLock { $0 }
             let updated = try decoder.decode(FaultsPatch.self, from: Data(buffer: body)).faults
+            if let problem = updated.problem { return Self.json(.badRequest, #"{"error":\#(JSONString.quoted("invalid faults: \(problem)"))}"#) }
             faults.withLock { $0 = updated }
             return faultsResponse()
         } catch {

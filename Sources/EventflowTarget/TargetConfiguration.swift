@@ -27,6 +27,20 @@ public struct TargetFaults: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// Why these faults cannot be injected (a share outside 0...1, a time that is negative,
+    /// not finite or over an hour), or nil when they can.
+    public var problem: String? {
+        for (name, share) in [("error_rate", errorRate), ("timeout_rate", timeoutRate), ("permanent_error_rate", permanentErrorRate)]
+        where !(0...1).contains(share) {
+            return "\(name) must be between 0 and 1"
+        }
+        for (name, value) in [("latency_ms", latencyMs), ("timeout_hold_ms", timeoutHoldMs), ("fail_ids_for_seconds", failIdsForSeconds * 1000)]
+        where !(0...3_600_000).contains(value) {
+            return "\(name) must be between 0 and one hour"
+        }
+        return nil
+    }
+
     /// Decodes a partial update: keys that are absent keep the values of `base`.
     public init(from decoder: any Decoder) throws {
         try self.init(from: decoder, base: TargetFaults())
@@ -81,19 +95,24 @@ public struct TargetOutage: Sendable, Equatable {
 public struct TargetConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// The limit of `POST /deliver`: the third-party API's limit that delivery must stay under.
     public var rateLimit: TargetRateLimit
+    /// The limit of `POST /callbacks`, kept apart so that account callbacks never spend
+    /// delivery's budget (unlimited by default).
+    public var callbackRateLimit: TargetRateLimit
     public var faults: TargetFaults
     public var outage: TargetOutage?
     /// Seed of the fault injection's random choices.
     public var seed: UInt64
 
     public init(
-        host: String = "127.0.0.1", port: Int = 9090, rateLimit: TargetRateLimit = .unlimited, faults: TargetFaults = TargetFaults(),
-        outage: TargetOutage? = nil, seed: UInt64 = 1
+        host: String = "127.0.0.1", port: Int = 9090, rateLimit: TargetRateLimit = .unlimited, callbackRateLimit: TargetRateLimit = .unlimited,
+        faults: TargetFaults = TargetFaults(), outage: TargetOutage? = nil, seed: UInt64 = 1
     ) {
         self.host = host
         self.port = port
         self.rateLimit = rateLimit
+        self.callbackRateLimit = callbackRateLimit
         self.faults = faults
         self.outage = outage
         self.seed = seed

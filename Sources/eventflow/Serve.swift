@@ -49,8 +49,13 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("api-key"),
-        help: "Require this key on ingest and read routes as X-Api-Key or Authorization: Bearer (default: $EVENTFLOW_API_KEY, else none).")
+        help: "Require this key on ingest and read routes as X-Api-Key or Authorization: Bearer (default: $EVENTFLOW_API_KEY when not empty, else the config file's, else none).")
     var apiKey: String?
+
+    @Option(
+        name: .customLong("api-key-file"),
+        help: "Read the API key from this file (its content without the trailing newline), so that it shows in no process list (default: none).")
+    var apiKeyFile: String?
 
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body; larger ones get 413 (default: 4194304).")
     var maxBodyBytes: Int?
@@ -63,6 +68,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "How much to log.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup(title: "Limits at the edge")
+    var edge: EdgeOptions
+
     @OptionGroup(title: "Delivery to the target (stream events)")
     var delivery: DeliveryOptions
 
@@ -73,6 +81,12 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(level: logLevel)
         let logger = Logger(label: "eventflow")
         let configuration = try resolvedConfiguration()
+        if configuration.apiKey == nil, !Self.isLoopback(configuration.host) {
+            logger.warning(
+                "listening beyond loopback without an API key: anyone who reaches this port can send and read events; set --api-key-file or EVENTFLOW_API_KEY",
+                metadata: ["host": "\(configuration.host)"])
+        }
+        FileLimit.raiseToHardLimit(logger: logger)
         let app = try await EventflowApplication.build(configuration: configuration, logger: logger)
         logger.info(
             "eventflow starting",
@@ -98,16 +112,73 @@ struct Serve: AsyncParsableCommand {
         if configuration.role != .all, configuration.storage == .sqlite {
             throw ConfigError("--role \(configuration.role.rawValue) shares the log with other processes: it needs --storage postgres and --postgres-url")
         }
-        configuration.apiKey = apiKey ?? ProcessInfo.processInfo.environment["EVENTFLOW_API_KEY"] ?? configuration.apiKey
-        configuration.maxBodyBytes = maxBodyBytes ?? configuration.maxBodyBytes
-        if let maxPendingEvents { configuration.groupCommit.maxPendingEvents = maxPendingEvents }
+        if let environmentKey = APIKeySource.environmentKey() { configuration.apiKey = environmentKey }
+        if let apiKey { configuration.apiKey = try APIKeySource.key(apiKey, from: "--api-key") }
+        if let apiKeyFile { configuration.apiKey = try APIKeySource.key(fromFile: apiKeyFile, setting: "--api-key-file") }
+        if let maxBodyBytes {
+            guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+            configuration.maxBodyBytes = maxBodyBytes
+        }
+        if let maxPendingEvents {
+            guard maxPendingEvents > 0 else { throw ValidationError("--max-pending-events must be positive") }
+            configuration.groupCommit.maxPendingEvents = maxPendingEvents
+        }
         configuration.delivery = try delivery.configuration()
         try processors.apply(to: &configuration)
+        try edge.apply(to: &configuration)
         return configuration
     }
 }
 
+extension Serve {
+    /// Whether `host` only listens on this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// The flags bounding what clients and peers can cost: connection timeouts and count,
+/// event-time skew, and the longest `Retry-After` honoured.
+struct EdgeOptions: ParsableArguments {
+    @Option(name: .customLong("idle-timeout"), help: "Close a keep-alive connection with no request for this long (default: 60s).")
+    var idleTimeout: String?
+
+    @Option(
+        name: .customLong("header-timeout"),
+        help: "Close a connection whose request head has not fully arrived this long after its first byte (slowloris) (default: 10s).")
+    var headerTimeout: String?
+
+    @Option(name: .customLong("body-timeout"), help: "Close a connection whose request body has not fully arrived this long after its head (default: 60s).")
+    var bodyTimeout: String?
+
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections open at once at most; beyond it new connections wait in the listen backlog until one closes (default: 10000).")
+    var maxConnections: Int?
+
+    @Option(
+        name: .customLong("max-future-skew"),
+        help: "How far ahead of the server's clock an event time may lie; later ones get 400 naming the field (default: 1h).")
+    var maxFutureSkew: String?
+
+    @Option(
+        name: .customLong("max-retry-after"),
+        help: "The longest pause a target's or callback receiver's Retry-After may impose; longer ones are clamped and counted (default: 1h).")
+    var maxRetryAfter: String?
+
+    func apply(to configuration: inout ServerConfiguration) throws {
+        let settings = EdgeSettings(
+            idleTimeout: idleTimeout, headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,
+            maxFutureSkew: maxFutureSkew, maxRetryAfter: maxRetryAfter)
+        do {
+            try settings.apply(to: &configuration, naming: \.flag)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
 
 /// The flags of the `deliver` processor.
 struct DeliveryOptions: ParsableArguments {
@@ -156,13 +227,16 @@ struct DeliveryOptions: ParsableArguments {
 
     func configuration() throws -> DeliveryConfiguration? {
         guard !noDelivery else { return nil }
-        guard targetBatch >= 1, targetConcurrency >= 1, targetTimeoutMs > 0, orderingWindow > 0 else {
+        guard targetBatch >= 1, targetConcurrency >= 1, targetTimeoutMs > 0, orderingWindow > 0, orderingWindow <= DurationText.maxSeconds else {
             throw ValidationError("--target-batch, --target-concurrency, --target-timeout-ms and --ordering-window must be positive")
         }
-        guard retryInitialMs > 0, retryMaxMs >= retryInitialMs, retryMultiplier >= 1 else {
-            throw ValidationError("backoff needs 0 < --retry-initial-ms <= --retry-max-ms and --retry-multiplier >= 1")
+        guard retryInitialMs > 0, retryMaxMs >= retryInitialMs, retryMaxMs <= DurationText.maxSeconds * 1000, retryMultiplier >= 1,
+            retryMultiplier.isFinite
+        else {
+            throw ValidationError("backoff needs 0 < --retry-initial-ms <= --retry-max-ms (finite) and a finite --retry-multiplier >= 1")
         }
-        if let targetRate, targetRate <= 0 { throw ValidationError("--target-rate must be positive") }
+        if let targetRate, !(targetRate > 0 && targetRate.isFinite) { throw ValidationError("--target-rate must be a positive number") }
+        if let targetBurst, !(targetBurst > 0 && targetBurst.isFinite) { throw ValidationError("--target-burst must be a positive number") }
         if let deliverPartitions, !(1...1024).contains(deliverPartitions) { throw ValidationError("--deliver-partitions must be between 1 and 1024") }
         var enrichment = ["brand": "testBrand"]
         if !enrich.isEmpty {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import EventflowTarget
 import Hummingbird
 import Logging
@@ -10,8 +11,11 @@ struct Target: AsyncParsableCommand {
         discussion: """
             Routes: POST /deliver (one event or an array), POST /callbacks, GET /ledger and /callbacks/ledger \
             (NDJSON, one line per id), GET /ledger/summary, GET/PUT /admin/faults (change faults while running), \
-            GET /metrics, GET /healthz. Give either --rate and --burst (token bucket) or --bucket-size, \
-            --restore-rate and --cost (leaky bucket); with neither the target is unlimited.
+            GET /metrics, GET /healthz. The limit is POST /deliver's: give either --rate and --burst (token bucket) \
+            or --bucket-size, --restore-rate and --cost (leaky bucket); with neither, deliveries are unlimited. \
+            POST /callbacks has its own limit (--callback-rate, --callback-burst), unlimited by default. To model \
+            a third-party API whose one limit covers both, give Eventflow's delivery a share of the API's limit \
+            (--target-rate) and the callbacks the rest (--callback-rate here).
             """
     )
 
@@ -21,11 +25,17 @@ struct Target: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one and logs it).")
     var port = 9090
 
-    @Option(help: "Token bucket: requests per second (default: unlimited).")
+    @Option(help: "Token bucket of POST /deliver: requests per second (default: unlimited).")
     var rate: Double?
 
-    @Option(help: "Token bucket: largest burst of requests (default: the rate, at least 1).")
+    @Option(help: "Token bucket of POST /deliver: largest burst of requests (default: the rate, at least 1).")
     var burst: Double?
+
+    @Option(name: .customLong("callback-rate"), help: "Token bucket of POST /callbacks: requests per second (default: unlimited).")
+    var callbackRate: Double?
+
+    @Option(name: .customLong("callback-burst"), help: "Token bucket of POST /callbacks: largest burst (default: the callback rate, at least 1).")
+    var callbackBurst: Double?
 
     @Option(name: .customLong("bucket-size"), help: "Leaky bucket: capacity in cost units (default: none).")
     var bucketSize: Double?
@@ -64,28 +74,38 @@ struct Target: AsyncParsableCommand {
         if rate != nil, bucketSize != nil { throw ValidationError("give either --rate (token bucket) or --bucket-size (leaky bucket), not both") }
         if bucketSize != nil, restoreRate == nil { throw ValidationError("--bucket-size needs --restore-rate") }
         if let outage, TargetOutage(outage) == nil { throw ValidationError("--outage must look like START:DURATION, e.g. 10s:5s") }
-        for (name, share) in [("--error-rate", errorRate), ("--timeout-rate", timeoutRate), ("--permanent-error-rate", permanentErrorRate)]
-        where !(0...1).contains(share) {
-            throw ValidationError("\(name) must be between 0 and 1")
+        for (name, value) in [("--rate", rate), ("--burst", burst), ("--bucket-size", bucketSize), ("--restore-rate", restoreRate), ("--cost", cost),
+            ("--callback-rate", callbackRate), ("--callback-burst", callbackBurst)]
+        {
+            if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(name) must be a positive number") }
         }
+        if callbackBurst != nil, callbackRate == nil { throw ValidationError("--callback-burst needs --callback-rate") }
+        if let problem = faults.problem { throw ValidationError("--" + problem.replacingOccurrences(of: "_", with: "-")) }
     }
 
-    func run() async throws {
-        bootstrapLogging(level: logLevel)
+    /// The faults the flags ask for.
+    var faults: TargetFaults {
         var faults = TargetFaults()
         faults.errorRate = errorRate
         faults.timeoutRate = timeoutRate
         faults.timeoutHoldMs = timeoutHoldMs
         faults.permanentErrorRate = permanentErrorRate
         faults.latencyMs = latencyMs
+        return faults
+    }
+
+    func run() async throws {
+        bootstrapLogging(level: logLevel)
         let rateLimit: TargetRateLimit =
             if let rate { .tokenBucket(rate: rate, burst: max(1, burst ?? rate)) } else if let bucketSize, let restoreRate {
                 .leakyBucket(size: bucketSize, restoreRate: restoreRate, cost: cost ?? 1)
             } else { .unlimited }
+        let callbackRateLimit: TargetRateLimit = callbackRate.map { .tokenBucket(rate: $0, burst: max(1, callbackBurst ?? $0)) } ?? .unlimited
         let configuration = TargetConfiguration(
-            host: host, port: port, rateLimit: rateLimit, faults: faults, outage: outage.flatMap(TargetOutage.init), seed: seed)
+            host: host, port: port, rateLimit: rateLimit, callbackRateLimit: callbackRateLimit, faults: faults,
+            outage: outage.flatMap(TargetOutage.init), seed: seed)
         let logger = Logger(label: "eventflow-target")
-        logger.info("target starting", metadata: ["address": "\(host):\(port)", "limit": "\(rateLimit)"])
+        logger.info("target starting", metadata: ["address": "\(host):\(port)", "limit": "\(rateLimit)", "callback_limit": "\(callbackRateLimit)"])
         try await TargetApplication.build(configuration: configuration, logger: logger).runService()
         logger.info("target stopped")
     }

@@ -92,8 +92,8 @@ import Testing
         for status in [400, 404, 409, 410, 422] {
             #expect(DeliveryOutcome(status: status, retryAfter: nil) == .rejected(status: status))
         }
-        #expect(DeliveryOutcome.retryAfterSeconds(" 3 ") == 3)
-        #expect(DeliveryOutcome.retryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT") == nil)
+        #expect(!DeliveryOutcome.unsendable(reason: "bad header").isRetryable)
+        #expect(DeliveryOutcome.unsendable(reason: "bad header").metricLabel == "dead_letter")
     }
 }
 

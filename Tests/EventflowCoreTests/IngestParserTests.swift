@@ -150,4 +150,35 @@ import Testing
         #expect(!StreamSchema.isValidName("drop table"))
         #expect(!StreamSchema.isValidName(""))
     }
+
+    @Test func idsAndKeysWithControlCharactersAreRejectedNamingTheField() {
+        expectError(#"{"id":"p\u0001q","name":"n","timestamp":1}"#, .events, index: 0, field: "id", message: "U+0001")
+        expectError(#"{"id":"a\tb","name":"n","timestamp":1}"#, .events, index: 0, field: "id", message: "U+0009")
+        expectError(#"{"uid":"u\u007f","ts":1}"#, .frames, index: 0, field: "uid", message: "U+007F")
+        expectError(#"{"domain":"x","type":"delivered","id":"i\n"}"#, .domains, index: 0, field: "id", message: "control character")
+    }
+
+    @Test func nulInAnyTextFieldIsRejected() {
+        expectError(
+            #"{"service_name":"api","payload":"a\u0000b","severity":"info","timestamp":1}"#, .logs, index: 0, field: "payload", message: "NUL")
+        expectError(#"{"id":"a","name":"x\u0000","timestamp":1}"#, .events, index: 0, field: "name", message: "NUL")
+    }
+
+    @Test func eventTimesBeyondTheSkewAreRejectedAndOldOnesKept() throws {
+        let now: Int64 = 1_764_000_000_000
+        func parse(_ text: String, _ schema: StreamSchema) throws -> [ValidatedEvent] {
+            try Array(text.utf8).withUnsafeBytes { try IngestParser(schema: schema).parse($0, format: .json, latestEventTimeMs: now) }
+        }
+        #expect(throws: IngestError.self) { try parse(#"{"uid":"u","ts":99999999999}"#, .frames) }
+        #expect(throws: IngestError.self) { try parse(#"{"id":"e","name":"n","timestamp":1764000001}"#, .events) }
+        #expect(try parse(#"{"uid":"u","ts":1764000000}"#, .frames).first?.eventTimeMs == now)
+        #expect(try parse(#"{"uid":"u","ts":946684800}"#, .frames).first?.eventTimeMs == 946_684_800_000)
+        do {
+            _ = try parse(#"{"uid":"u","ts":99999999999}"#, .frames)
+        } catch let error as IngestError {
+            #expect(error.field == "ts")
+            #expect(error.message.contains("future"))
+        }
+    }
 }
+

@@ -12,6 +12,9 @@ public enum DeliveryOutcome: Sendable, Equatable {
     case connectionFailed
     /// A permanent 4xx: retrying cannot help; the event goes to the dead letters.
     case rejected(status: Int)
+    /// The request could not even be built (say, an id that is no valid header value):
+    /// a local reason that no retry can change, so the event goes to the dead letters.
+    case unsendable(reason: String)
 
     /// Statuses that mean the target will never accept this event as it is.
     public static let permanentStatuses: Set<Int> = [400, 404, 409, 410, 422]
@@ -29,7 +32,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
     public var isRetryable: Bool {
         switch self {
         case .throttled, .failed, .timedOut, .connectionFailed: true
-        case .delivered, .rejected: false
+        case .delivered, .rejected, .unsendable: false
         }
     }
 
@@ -40,14 +43,8 @@ public enum DeliveryOutcome: Sendable, Equatable {
         case .throttled: "throttled"
         case .failed, .connectionFailed: "error"
         case .timedOut: "timeout"
-        case .rejected: "dead_letter"
+        case .rejected, .unsendable: "dead_letter"
         }
-    }
-
-    /// Seconds from a `Retry-After` header (delta-seconds form).
-    public static func retryAfterSeconds(_ header: String?) -> Double? {
-        guard let header, let seconds = Double(header.trimmingWhitespace), seconds >= 0 else { return nil }
-        return seconds
     }
 }
 

@@ -5,12 +5,15 @@ public struct RetrySchedule: Sendable, Equatable {
     public var initial: Double
     public var maximum: Double
     public var multiplier: Double
+    /// The longest pause a peer's `Retry-After` may impose; longer ones are clamped to it.
+    public var maxRetryAfter: Double
 
-    public init(initial: Double = 0.1, maximum: Double = 10, multiplier: Double = 2) {
+    public init(initial: Double = 0.1, maximum: Double = 10, multiplier: Double = 2, maxRetryAfter: Double = RetryAfter.defaultLimitSeconds) {
         precondition(initial > 0 && maximum >= initial && multiplier >= 1, "backoff needs 0 < initial <= maximum and multiplier >= 1")
         self.initial = initial
         self.maximum = maximum
         self.multiplier = multiplier
+        self.maxRetryAfter = maxRetryAfter
     }
 
     /// The upper bound of the wait after `failures` failed attempts (1 for the first failure).
@@ -26,6 +29,6 @@ public struct RetrySchedule: Sendable, Equatable {
     /// The wait after `failures` failed attempts; `random` is uniform in [0, 1).
     public func delay(afterFailures failures: Int, random: Double, retryAfter: Double? = nil) -> Double {
         let jittered = random * ceiling(afterFailures: failures)
-        return max(jittered, retryAfter ?? 0)
+        return max(jittered, min(retryAfter ?? 0, maxRetryAfter))
     }
 }

@@ -8,9 +8,11 @@ struct EventValidator {
     private let keyFieldIndex: Int?
     private let timeFieldIndex: Int?
     private let idFieldIndex: Int?
+    private let latestEventTimeMs: Int64
 
-    init(schema: StreamSchema) {
+    init(schema: StreamSchema, latestEventTimeMs: Int64 = .max) {
         self.schema = schema
+        self.latestEventTimeMs = latestEventTimeMs
         keyFieldIndex = schema.fields.firstIndex { $0.name == schema.keyField }
         timeFieldIndex = schema.fields.firstIndex { $0.name == schema.timeField }
         idFieldIndex = schema.fields.firstIndex { $0.name == "id" }
@@ -41,9 +43,17 @@ struct EventValidator {
                 if rule.required { throw IngestError("missing required field '\(rule.name)'", index: index, field: rule.name) }
                 continue
             }
-            let value = try FieldCheck.check(bytes, member, against: rule, index: index)
-            if ruleIndex == idFieldIndex, case .string(let id) = value { event.id = id }
-            if ruleIndex == keyFieldIndex, case .string(let key) = value { event.key = key }
+            let value = try FieldCheck.check(bytes, member, against: rule, index: index, latestTimeMs: latestEventTimeMs)
+            if ruleIndex == idFieldIndex || ruleIndex == keyFieldIndex, case .string(let text) = value {
+                // Ids and keys travel in headers (Idempotency-Key) and key columns: no control characters.
+                if let byte = text.utf8.first(where: FieldCheck.isControl) {
+                    throw IngestError(
+                        "field '\(rule.name)' holds the control character U+\(FieldCheck.hex(byte)); ids and keys must be printable",
+                        index: index, field: rule.name)
+                }
+                if ruleIndex == idFieldIndex { event.id = text }
+                if ruleIndex == keyFieldIndex { event.key = text }
+            }
             if ruleIndex == timeFieldIndex, case .timeMs(let ms) = value { event.eventTimeMs = ms }
         }
         return event
@@ -65,7 +75,17 @@ enum FieldCheck {
     /// Numbers from this value up are read as milliseconds rather than seconds.
     static let millisecondsThreshold: Double = 1e11
 
-    static func check(_ bytes: UnsafeRawBufferPointer, _ member: JSONMember, against rule: FieldRule, index: Int) throws(IngestError) -> CheckedValue {
+    /// C0 control characters and DEL: never valid in an HTTP header value.
+    static func isControl(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x7F }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
+
+    static func check(
+        _ bytes: UnsafeRawBufferPointer, _ member: JSONMember, against rule: FieldRule, index: Int, latestTimeMs: Int64 = .max
+    ) throws(IngestError) -> CheckedValue {
         func fail(_ message: String) -> IngestError { IngestError("field '\(rule.name)' \(message)", index: index, field: rule.name) }
         func expect(_ kind: JSONValueKind, _ description: String) throws(IngestError) {
             guard member.kind == kind else { throw fail("must be \(description), got \(member.kind.name)") }
@@ -82,6 +102,8 @@ enum FieldCheck {
             let value = decodedString()
             guard !value.utf8.isEmpty else { throw fail("must not be empty") }
             guard value.utf8.count <= maxBytes else { throw fail("is \(value.utf8.count) bytes, longer than the limit of \(maxBytes)") }
+            // PostgreSQL text cannot hold NUL; one such event must not fail every other client's group commit.
+            guard !value.utf8.contains(0) else { throw fail("holds the character U+0000 (NUL), which no text column can store") }
             return .string(value)
         case .integer(let bounds):
             try expect(.number, "an integer")
@@ -96,14 +118,14 @@ enum FieldCheck {
             }
         case .unixTime:
             try expect(.number, "a number (unix seconds or milliseconds)")
-            return .timeMs(try unixTimeMs(bytes, member, fail: fail))
+            return .timeMs(try unixTimeMs(bytes, member, latestMs: latestTimeMs, fail: fail))
         case .timestamp:
             if member.kind == .string {
                 guard !member.value.isEmpty else { throw fail("must not be empty") }
                 return .other
             }
             try expect(.number, "a number (unix seconds or milliseconds) or a string")
-            return .timeMs(try unixTimeMs(bytes, member, fail: fail))
+            return .timeMs(try unixTimeMs(bytes, member, latestMs: latestTimeMs, fail: fail))
         case .oneOf(let allowed):
             try expect(.string, "a string")
             let value = decodedString()
@@ -119,13 +141,19 @@ enum FieldCheck {
         }
     }
 
-    private static func unixTimeMs(_ bytes: UnsafeRawBufferPointer, _ member: JSONMember, fail: (String) -> IngestError) throws(IngestError) -> Int64 {
+    private static func unixTimeMs(
+        _ bytes: UnsafeRawBufferPointer, _ member: JSONMember, latestMs: Int64, fail: (String) -> IngestError
+    ) throws(IngestError) -> Int64 {
         guard let value = JSONValueDecoding.double(bytes, member.value), value >= 0 else {
             throw fail("is out of range (a unix time from 0 up to 10^14 ms)")
         }
         let milliseconds = value >= millisecondsThreshold ? value : value * 1000
         guard milliseconds <= maxUnixTimeMs else { throw fail("is out of range (a unix time from 0 up to 10^14 ms)") }
-        return Int64(milliseconds.rounded(.down))
+        let time = Int64(milliseconds.rounded(.down))
+        guard time <= latestMs else {
+            throw fail("lies too far in the future: more than --max-future-skew ahead of the server's clock")
+        }
+        return time
     }
 }
 

@@ -43,8 +43,12 @@ public struct IngestParser: Sendable {
     }
 
     /// Parses and validates `body`; throws the first problem found.
-    public func parse(_ body: UnsafeRawBufferPointer, format: IngestFormat) throws(IngestError) -> [ValidatedEvent] {
-        var validator = EventValidator(schema: schema)
+    ///
+    /// - Parameter latestEventTimeMs: the latest event time accepted, unix milliseconds (the
+    ///   server's clock plus `--max-future-skew`), so that one event from the far future
+    ///   cannot move a window's watermark past every event still to come.
+    public func parse(_ body: UnsafeRawBufferPointer, format: IngestFormat, latestEventTimeMs: Int64 = .max) throws(IngestError) -> [ValidatedEvent] {
+        var validator = EventValidator(schema: schema, latestEventTimeMs: latestEventTimeMs)
         var events: [ValidatedEvent] = []
         switch format {
         case .json:

@@ -13,11 +13,11 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     public var comparison: Comparison
     public var bound: Double
 
-    /// Parses `"<op> <number>"`; nil when the text is not such a rule.
+    /// Parses `"<op> <number>"`; nil when the text is not such a rule or the number is not finite.
     public init?(_ text: String) {
         let trimmed = text.trimmingWhitespace
         guard let comparison = Comparison.allCases.first(where: { trimmed.hasPrefix($0.rawValue) }),
-            let bound = Double(String(trimmed.dropFirst(comparison.rawValue.count)).trimmingWhitespace)
+            let bound = Double(String(trimmed.dropFirst(comparison.rawValue.count)).trimmingWhitespace), bound.isFinite
         else { return nil }
         self.comparison = comparison
         self.bound = bound
@@ -37,16 +37,5 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let number = bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound)
         return "\(comparison.rawValue) \(number)"
-    }
-}
-
-/// Parses durations as load profiles write them: `500ms`, `10s`, `2m`, `1h`, `1d` (a bare number is seconds).
-public enum DurationText {
-    public static func seconds(_ text: String) -> Double? {
-        let trimmed = String(text.trimmingWhitespace)
-        for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0)] where trimmed.hasSuffix(suffix) {
-            return Double(trimmed.dropLast(suffix.count)).map { $0 * factor }
-        }
-        return Double(trimmed)
     }
 }

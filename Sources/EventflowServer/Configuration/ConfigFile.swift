@@ -6,7 +6,9 @@ import Yams
 /// flags given on the command line win over the file.
 ///
 /// ```yaml
-/// server: { host: 127.0.0.1, port: 8080, max_body_bytes: 4194304, api_key: secret, role: all }
+/// server: { host: 127.0.0.1, port: 8080, max_body_bytes: 4194304, api_key: secret, role: all,
+///           idle_timeout: 60s, header_timeout: 10s, body_timeout: 60s, max_connections: 10000,
+///           max_future_skew: 1h, max_retry_after: 1h }   # api_key_file: /etc/eventflow/key instead of api_key
 /// storage: { data_dir: ./data, max_size_bytes: 10737418240 }
 /// # or, shared by several processes:
 /// # storage: { engine: postgres, postgres_url: "postgres://eventflow@127.0.0.1:5432/eventflow", lease_duration: 5s }
@@ -31,12 +33,26 @@ public struct ConfigFile: Decodable, Sendable {
         public var port: Int?
         public var maxBodyBytes: Int?
         public var apiKey: String?
+        public var apiKeyFile: String?
         public var role: String?
+        public var idleTimeout: String?
+        public var headerTimeout: String?
+        public var bodyTimeout: String?
+        public var maxConnections: Int?
+        public var maxFutureSkew: String?
+        public var maxRetryAfter: String?
 
         enum CodingKeys: String, CodingKey {
             case host, port, role
             case maxBodyBytes = "max_body_bytes"
             case apiKey = "api_key"
+            case apiKeyFile = "api_key_file"
+            case idleTimeout = "idle_timeout"
+            case headerTimeout = "header_timeout"
+            case bodyTimeout = "body_timeout"
+            case maxConnections = "max_connections"
+            case maxFutureSkew = "max_future_skew"
+            case maxRetryAfter = "max_retry_after"
         }
     }
 
@@ -163,9 +179,17 @@ public struct ConfigFile: Decodable, Sendable {
         if let server {
             configuration.host = server.host ?? configuration.host
             configuration.port = server.port ?? configuration.port
-            configuration.maxBodyBytes = server.maxBodyBytes ?? configuration.maxBodyBytes
-            configuration.apiKey = server.apiKey ?? configuration.apiKey
+            if let maxBodyBytes = server.maxBodyBytes {
+                guard maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes must be positive") }
+                configuration.maxBodyBytes = maxBodyBytes
+            }
+            if let apiKey = server.apiKey { configuration.apiKey = try APIKeySource.key(apiKey, from: "server.api_key") }
+            if let file = server.apiKeyFile { configuration.apiKey = try APIKeySource.key(fromFile: file, setting: "server.api_key_file") }
             if let role = server.role { configuration.role = try StorageSettings.role(role, key: "server.role") }
+            let edge = EdgeSettings(
+                idleTimeout: server.idleTimeout, headerTimeout: server.headerTimeout, bodyTimeout: server.bodyTimeout,
+                maxConnections: server.maxConnections, maxFutureSkew: server.maxFutureSkew, maxRetryAfter: server.maxRetryAfter)
+            try edge.apply(to: &configuration, naming: \.configKey)
         }
         if let storage {
             configuration.dataDirectory = storage.dataDir ?? configuration.dataDirectory
@@ -221,7 +245,10 @@ extension ConfigFile.Field {
     func fieldType(stream: String, field: String) throws -> FieldType {
         switch type {
         case "string": return .string(maxBytes: maxBytes ?? 1024)
-        case "integer": return .integer((min ?? Int64.min)...(max ?? Int64.max))
+        case "integer":
+            let (low, high) = (min ?? Int64.min, max ?? Int64.max)
+            guard low <= high else { throw ConfigError("stream '\(stream)' field '\(field)': min \(low) is above max \(high)") }
+            return .integer(low...high)
         case "unix_time": return .unixTime
         case "timestamp": return .timestamp
         case "domain": return .domainName

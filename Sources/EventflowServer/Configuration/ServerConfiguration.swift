@@ -36,6 +36,10 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// Largest request body accepted; larger ones get 413.
     public var maxBodyBytes: Int
+    /// How long connections may idle or take over a request, and how many may be open.
+    public var connections = ConnectionLimits()
+    /// How far ahead of the server's clock an event time may lie; later ones get 400.
+    public var maxFutureSkew: Duration = .seconds(3600)
     /// The streams served: the five defaults plus any from the config file.
     public var streams: [StreamSchema]
     public var groupCommit: GroupCommitLimits
@@ -84,6 +88,22 @@ public struct ServerConfiguration: Sendable {
         self.maxDatabaseBytes = maxDatabaseBytes
         self.delivery = delivery
     }
+}
+
+/// Bounds on the collector's connections, so that idle, slow or numerous clients cost
+/// only themselves.
+public struct ConnectionLimits: Sendable, Equatable {
+    /// A keep-alive connection with no request for this long is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// A request's head must arrive within this long of its first byte (slowloris).
+    public var headerTimeout: Duration = .seconds(10)
+    /// A request's body must arrive within this long of its head.
+    public var bodyTimeout: Duration = .seconds(60)
+    /// Connections open at once at most; beyond it new ones wait in the listen backlog
+    /// until one closes.
+    public var maxConnections = 10_000
+
+    public init() {}
 }
 
 extension ServerConfiguration {

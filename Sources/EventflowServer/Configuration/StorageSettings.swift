@@ -46,7 +46,7 @@ public struct StorageSettings: Sendable {
             guard let seconds = DurationText.seconds(leaseDuration), seconds >= 1 else {
                 throw ConfigError("\(keyPrefix == "--" ? "--lease-duration" : "\(keyPrefix)lease_duration"): '\(leaseDuration)' is not a duration of at least 1s, like 5s")
             }
-            configuration.leaseDuration = .milliseconds(Int64(seconds * 1000))
+            configuration.leaseDuration = .checkedSeconds(seconds)
         }
     }
 

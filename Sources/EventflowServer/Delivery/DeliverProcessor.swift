@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import EventflowCore
 import EventflowLog
 import Logging
@@ -30,7 +29,6 @@ final class DeliverProcessor: Service {
     private let partitions: [StreamPartition]
     private let metrics: DeliveryMetrics
     private let logger: Logger
-    private let clientConfiguration: HTTPClient.Configuration
     private let stopping = Atomic<Bool>(false)
     private let sessions = Mutex<[Int: DeliverySession]>([:])
     private let gauges = DeliveryGauges()
@@ -42,10 +40,6 @@ final class DeliverProcessor: Service {
         self.partitions = StreamPartition.all(partitions)
         self.metrics = metrics
         self.logger = logger
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.concurrency)
-        clientConfiguration.timeout = .init(connect: .seconds(2))
-        self.clientConfiguration = clientConfiguration
     }
 
     /// The cursor (and lease) name of a partition: `deliver` when the stream is not cut.
@@ -55,7 +49,9 @@ final class DeliverProcessor: Service {
 
     func run() async throws {
         try await checkLayout()
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let client = PeerClient(
+            timeout: configuration.timeout, connectionsPerHost: configuration.concurrency, maxRetryAfter: configuration.retry.maxRetryAfter,
+            retryAfterClamped: metrics.retryAfterClamped)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 var nextBalance = ContinuousClock.now
@@ -100,7 +96,7 @@ final class DeliverProcessor: Service {
 
     /// Takes this process's fair share of the partitions, or lets extra ones go; true when
     /// it still holds fewer than its share.
-    private func balance(_ group: inout DiscardingTaskGroup, client: HTTPClient) async -> Bool {
+    private func balance(_ group: inout DiscardingTaskGroup, client: PeerClient) async -> Bool {
         let members: Int
         do {
             members = try await log.joinGroup(Self.name)
@@ -155,7 +151,7 @@ final class DeliverProcessor: Service {
         }
     }
 
-    private func start(_ partition: StreamPartition, client: HTTPClient, in group: inout DiscardingTaskGroup) {
+    private func start(_ partition: StreamPartition, client: PeerClient, in group: inout DiscardingTaskGroup) {
         let session = DeliverySession(
             log: log, client: client, configuration: configuration, partition: partition, partitions: partitions.count, cursorName: cursorName(partition),
             metrics: metrics, gauges: gauges, logger: logger)

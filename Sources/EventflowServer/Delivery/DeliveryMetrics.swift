@@ -12,6 +12,7 @@ struct DeliveryMetrics: Sendable {
     let rateLimit: Gauge
     let inFlight: Gauge
     let partitionsHeld: Gauge
+    let retryAfterClamped: Counter
 
     init(registry: PrometheusCollectorRegistry) {
         var attempts: [String: Counter] = [:]
@@ -31,6 +32,7 @@ struct DeliveryMetrics: Sendable {
         inFlight = registry.gauge("eventflow_delivery_requests_in_flight", help: "Delivery requests waiting for the target")
         partitionsHeld = registry.gauge(
             "eventflow_delivery_partitions_held", help: "Partitions of stream events this process delivers now (their leases are its own)")
+        retryAfterClamped = PeerClient.retryAfterClampedCounter(peer: "target", registry: registry)
     }
 
     func recordAttempt(_ outcome: DeliveryOutcome, duration: Duration) {

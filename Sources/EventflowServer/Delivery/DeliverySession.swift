@@ -28,7 +28,7 @@ final class DeliverySession: Sendable {
     private let partitions: Int
     private let cursorName: String
     private let log: any EventLog
-    private let client: HTTPClient
+    private let client: PeerClient
     private let configuration: DeliveryConfiguration
     private let metrics: DeliveryMetrics
     private let gauges: DeliveryGauges
@@ -43,7 +43,7 @@ final class DeliverySession: Sendable {
     private let othersHolding = Atomic<Bool>(false)
 
     init(
-        log: any EventLog, client: HTTPClient, configuration: DeliveryConfiguration, partition: StreamPartition, partitions: Int, cursorName: String,
+        log: any EventLog, client: PeerClient, configuration: DeliveryConfiguration, partition: StreamPartition, partitions: Int, cursorName: String,
         metrics: DeliveryMetrics, gauges: DeliveryGauges, logger: Logger
     ) {
         self.log = log
@@ -225,7 +225,8 @@ final class DeliverySession: Sendable {
         guard holdsLease else { return .retry(retryAfter: nil) }
         let events = dispatches.map(\.item)
         let requestStarted = ContinuousClock.now
-        let (outcome, excerpt) = await send(events)
+        let answer = await send(events)
+        let outcome = answer.outcome
         metrics.recordAttempt(outcome, duration: ContinuousClock.now - requestStarted)
         switch outcome {
         case .delivered:
@@ -239,13 +240,15 @@ final class DeliverySession: Sendable {
             return .retry(retryAfter: retryAfter)
         case .timedOut, .connectionFailed:
             return .retry(retryAfter: nil)
-        case .rejected(let status):
+        case .rejected, .unsendable:
             guard events.count == 1 else { return .isolate }
+            // A request that could not be built is recorded with status 0 and the reason.
+            let (status, response) = if case .rejected(let status) = outcome { (status, answer.excerpt) } else { (0, "\(outcome)") }
             let failedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
             do {
-                try await log.recordDeadLetters(events.map { DeadLetter(event: $0, status: status, response: excerpt, failedAtMs: failedAtMs) })
+                try await log.recordDeadLetters(events.map { DeadLetter(event: $0, status: status, response: response, failedAtMs: failedAtMs) })
                 metrics.deadLetters.increment()
-                logger.warning("event dead-lettered", metadata: ["id": "\(events[0].id ?? "")", "status": "\(status)"])
+                logger.warning("event dead-lettered", metadata: ["id": "\(events[0].id ?? "")", "status": "\(status)", "reason": "\(response)"])
                 return .deadLettered
             } catch {
                 logger.warning("recording a dead letter failed; retrying the event", metadata: ["error": "\(error)"])
@@ -258,12 +261,12 @@ final class DeliverySession: Sendable {
         while true {
             let now = now
             guard case .wait(let seconds) = limiter.withLock({ $0?.acquire(now: now) ?? .allowed }) else { return }
-            try? await Task.sleep(for: .seconds(seconds))
+            try? await Task.sleep(for: .checkedSeconds(seconds))
         }
     }
 
     /// POSTs the enriched events; returns the outcome and the start of the answer.
-    private func send(_ events: [StoredEvent]) async -> (DeliveryOutcome, String) {
+    private func send(_ events: [StoredEvent]) async -> PeerClient.Answer {
         var body: [UInt8] = []
         body.reserveCapacity(events.reduce(2) { $0 + $1.body.readableBytes + 32 })
         if events.count > 1 { body.append(UInt8(ascii: "[")) }

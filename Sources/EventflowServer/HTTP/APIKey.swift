@@ -26,9 +26,10 @@ struct APIKey: Sendable {
             headers: [.wwwAuthenticate: "Bearer"])
     }
 
-    /// Compares without an early exit, so response time does not reveal how much of the key matched.
-    private func constantTimeEquals(_ candidate: [UInt8]) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: candidate.count ^ secret.count)
+    /// Compares whole keys, length included, without an early exit, so response time does
+    /// not reveal how much of the key matched.
+    func constantTimeEquals(_ candidate: [UInt8]) -> Bool {
+        var difference = candidate.count == secret.count ? UInt8(0) : 1
         for index in secret.indices {
             difference |= secret[index] ^ (index < candidate.count ? candidate[index] : 0)
         }

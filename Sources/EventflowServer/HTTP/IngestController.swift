@@ -12,6 +12,8 @@ struct IngestController<Context: RequestContext>: Sendable {
     let metrics: ServerMetrics
     let apiKey: APIKey?
     let maxBodyBytes: Int
+    /// How far ahead of this server's clock an event time may lie.
+    let maxFutureSkew: Duration
     /// False in a `--role processor` process: ingest requests get 421 and are sent elsewhere.
     let acceptsEvents: Bool
 
@@ -68,16 +70,23 @@ struct IngestController<Context: RequestContext>: Sendable {
     }
 
     private func append(body: ByteBuffer, format: IngestFormat, stream: String, parser: IngestParser) async -> (Response, Int) {
-        let parsed = body.withUnsafeReadableBytes { bytes in Result { () throws(IngestError) in try parser.parse(bytes, format: format) } }
+        let latestEventTimeMs = Int64(Date().timeIntervalSince1970 * 1000) + maxFutureSkew.milliseconds
+        let parsed = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(IngestError) in try parser.parse(bytes, format: format, latestEventTimeMs: latestEventTimeMs) }
+        }
         let events: [ValidatedEvent]
         switch parsed {
         case .success(let valid): events = valid
         case .failure(let error): return (JSONResponse.error(.badRequest, error.message, index: error.index, field: error.field), 0)
         }
-        let records = events.map { event in
-            LogRecord(
-                id: event.id, key: event.key, eventTimeMs: event.eventTimeMs,
-                body: body.getSlice(at: body.readerIndex + event.range.lowerBound, length: event.range.count)!)
+        let records = events.compactMap { event in
+            body.getSlice(at: body.readerIndex + event.range.lowerBound, length: event.range.count).map {
+                LogRecord(id: event.id, key: event.key, eventTimeMs: event.eventTimeMs, body: $0)
+            }
+        }
+        // The parser's ranges lie within the body it was given; were one not to, nothing is stored.
+        guard records.count == events.count else {
+            return (JSONResponse.error(.internalServerError, "an event's bytes lie outside the request body; nothing was stored"), 0)
         }
         do {
             let result = try await log.append(stream: stream, records: records)

@@ -12,7 +12,10 @@ struct AccountsMetrics: Sendable {
     let callbacksPending: Gauge
     let callbacksWaitingToRetry: Gauge
 
+    let retryAfterClamped: Counter
+
     init(registry: PrometheusCollectorRegistry) {
+        retryAfterClamped = PeerClient.retryAfterClampedCounter(peer: "callbacks", registry: registry)
         indexed = registry.counter("eventflow_accounts_indexed_total", help: "Account updates kept as the newest version of their account")
         ignoredStale = registry.counter(
             "eventflow_accounts_ignored_stale_total", help: "Account updates ignored because the account already had that version or a newer one")

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import EventflowCore
 import EventflowLog
 import Foundation
@@ -50,7 +49,9 @@ final class CallbackDispatcher: Service {
             logger.warning("creating the accounts tables failed; retrying in 1 s")
             try await Task.sleep(for: .seconds(1))
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = PeerClient(
+            timeout: configuration.timeout, connectionsPerHost: concurrency, maxRetryAfter: configuration.retry.maxRetryAfter,
+            retryAfterClamped: metrics.retryAfterClamped)
         let (signals, post) = AsyncStream.makeStream(of: Signal.self)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
@@ -73,10 +74,10 @@ final class CallbackDispatcher: Service {
                         case .delivered:
                             retries[callback] = nil
                             settled.append((callback, .fired))
-                        case .rejected(let status):
+                        case .rejected, .unsendable:
                             retries[callback] = nil
                             settled.append((callback, .failed))
-                            logger.warning("callback rejected", metadata: ["id": "\(callback.id)", "version": "\(callback.version)", "status": "\(status)"])
+                            logger.warning("callback failed for good", metadata: ["id": "\(callback.id)", "version": "\(callback.version)", "outcome": "\(outcome)"])
                         case .throttled(let retryAfter), .failed(_, let retryAfter):
                             claims.release(callback)
                             retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: retryAfter)
@@ -130,7 +131,7 @@ final class CallbackDispatcher: Service {
 
     private func backoff(_ failures: Int, retryAfter: Double?) -> (failures: Int, notBeforeMs: Int64) {
         let delay = configuration.retry.delay(afterFailures: failures + 1, random: Double.random(in: 0..<1), retryAfter: retryAfter)
-        return (failures + 1, Self.nowMs + Int64(delay * 1000))
+        return (failures + 1, Self.nowMs + Duration.checkedSeconds(delay).milliseconds)
     }
 
     /// Pending callbacks whose time has come, soonest first; nil when the table could not be read.
@@ -182,11 +183,11 @@ final class CallbackDispatcher: Service {
         metrics.callbacksPending.set(Double(rows?.first?.integer(0) ?? 0))
     }
 
-    private func send(_ callback: Callback, body: String, client: HTTPClient) async -> DeliveryOutcome {
+    private func send(_ callback: Callback, body: String, client: PeerClient) async -> DeliveryOutcome {
         metrics.callbackAttempts.increment()
-        let (outcome, _) = await client.postJSON(
+        return await client.postJSON(
             configuration.callbackURL, body: ByteBuffer(string: body), headers: [("Idempotency-Key", "\(callback.id):\(callback.version)")],
-            timeout: configuration.timeout)
-        return outcome
+            timeout: configuration.timeout
+        ).outcome
     }
 }

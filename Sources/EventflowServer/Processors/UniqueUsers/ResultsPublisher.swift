@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import EventflowCore
 import Logging
 import NIOCore
@@ -31,7 +30,7 @@ final class ResultsPublisher: Service {
     }
 
     func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = PeerClient(timeout: .seconds(5), maxRetryAfter: retry.maxRetryAfter, retryAfterClamped: metrics.retryAfterClamped)
         await withGracefulShutdownHandler {
             for await results in stream {
                 await send(results, client: client)
@@ -42,21 +41,16 @@ final class ResultsPublisher: Service {
         try await client.shutdown()
     }
 
-    private func send(_ results: [WindowResult], client: HTTPClient) async {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: "[" + results.map { $0.json(withWindow: true) }.joined(separator: ",") + "]"))
+    private func send(_ results: [WindowResult], client: PeerClient) async {
+        let body = ByteBuffer(string: "[" + results.map { $0.json(withWindow: true) }.joined(separator: ",") + "]")
         for attempt in 1...Self.attempts {
-            do {
-                let response = try await client.execute(request, timeout: .seconds(5))
-                if (200..<300).contains(response.status.code) { return }
-                logger.warning("results URL answered \(response.status.code)", metadata: ["url": "\(url)", "attempt": "\(attempt)"])
-            } catch {
-                logger.warning("results URL failed", metadata: ["url": "\(url)", "attempt": "\(attempt)", "error": "\(error)"])
-            }
+            let answer = await client.postJSON(url, body: body, timeout: .seconds(5))
+            if answer.outcome == .delivered { return }
+            logger.warning("results URL failed", metadata: ["url": "\(url)", "attempt": "\(attempt)", "outcome": "\(answer.outcome)"])
             if attempt < Self.attempts {
-                try? await Task.sleep(for: .seconds(retry.delay(afterFailures: attempt, random: Double.random(in: 0..<1))))
+                var retryAfter: Double?
+                if case .throttled(let seconds) = answer.outcome { retryAfter = seconds }
+                try? await Task.sleep(for: .checkedSeconds(retry.delay(afterFailures: attempt, random: Double.random(in: 0..<1), retryAfter: retryAfter)))
             }
         }
         metrics.publishFailures.increment()

@@ -15,10 +15,11 @@ public struct UniqueUsersConfiguration: Sendable, Equatable {
         self.resultsURL = resultsURL
     }
 
-    /// A window size as written in flags and queries: `1m`, `1h`, `1d`, `30s`.
+    /// A window size as written in flags and queries: `1m`, `1h`, `1d`, `30s`; nil unless
+    /// it is a whole number of seconds from 1s up to ``DurationText/maxSeconds``.
     public static func windowSeconds(_ text: String) -> Int64? {
-        guard let seconds = DurationText.seconds(text), seconds >= 1, seconds == seconds.rounded() else { return nil }
-        return Int64(seconds)
+        guard let seconds = DurationText.seconds(text), seconds >= 1 else { return nil }
+        return Int64(exactly: seconds)
     }
 
     /// The shortest text for a window size: `1m` rather than `60s`.

@@ -1,0 +1,223 @@
+import AsyncHTTPClient
+import EventflowCore
+import EventflowLog
+import EventflowServer
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// Single inputs, clients and peers that used to crash or wedge the server: each now costs
+/// only itself.
+@Suite struct HostileInputTests {
+    @Test func aWindowOutOfRangeIsA400NamingItAndTheServerKeepsServing() async throws {
+        try await withServer { client, _ in
+            for window in ["inf", "1e19s", "99999999999999999999d", "nan", "-1m", "0.5s"] {
+                let response = try await client.execute(uri: "/v1/unique-users?window=\(window)", method: .get)
+                #expect(response.status == .badRequest, "window=\(window)")
+                #expect(response.json["field"] as? String == "window", "window=\(window)")
+            }
+            #expect(try await client.execute(uri: "/v1/unique-users?window=1m", method: .get).status == .ok)
+        }
+    }
+
+    @Test func anIdWithAControlCharacterIsA400NamingTheField() async throws {
+        try await withServer { client, _ in
+            let response = try await client.ingest("events", #"{"id":"p\u0001q","name":"n","timestamp":1}"#)
+            #expect(response.status == .badRequest)
+            #expect(response.json["field"] as? String == "id")
+            #expect(try await client.headOffsets()["events"] == 0)
+        }
+    }
+
+    @Test func aFrameFarInTheFutureIsRefusedAndCurrentFramesStillCount() async throws {
+        try await withServer { client, _ in
+            let future = try await client.ingest("frames", #"{"uid":"u0","ts":99999999999}"#)
+            #expect(future.status == .badRequest)
+            #expect(future.json["field"] as? String == "ts")
+            let now = Int(Date().timeIntervalSince1970)
+            let frames = (0..<200).map { #"{"uid":"u\#($0)","ts":\#(now - 120)}"# }.joined(separator: "\n")
+            #expect(try await client.ingest("frames", frames, contentType: "application/x-ndjson").status == .accepted)
+            #expect(try await client.ingest("frames", #"{"uid":"tick","ts":\#(now)}"#).status == .accepted)
+            let window = (now - 120) / 60 * 60
+            let deadline = ContinuousClock.now + .seconds(20)
+            var users = 0
+            while users < 200, ContinuousClock.now < deadline {
+                let json = try await client.execute(uri: "/v1/unique-users?window=1m&from=\(window)&to=\(window + 1)", method: .get).json
+                users = ((json["results"] as? [[String: Any]])?.first?["users"] as? Int) ?? 0
+                if users < 200 { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(users == 200)
+        }
+    }
+
+    @Test func aKeyWithMoreBytesAfterTheRealOneIsRefused() async throws {
+        try await withServer({ $0.apiKey = "K" }) { client, _ in
+            let longer = try await client.ingest(
+                "events", #"{"id":"a","name":"n","timestamp":1}"#, headers: [HTTPField.Name("X-Api-Key")!: "K" + String(repeating: "x", count: 256)])
+            #expect(longer.status == .unauthorized)
+            let prefix = try await client.ingest("events", #"{"id":"a","name":"n","timestamp":1}"#, headers: [HTTPField.Name("X-Api-Key")!: ""])
+            #expect(prefix.status == .unauthorized)
+            let right = try await client.ingest("events", #"{"id":"a","name":"n","timestamp":1}"#, headers: [HTTPField.Name("X-Api-Key")!: "K"])
+            #expect(right.status == .accepted)
+        }
+    }
+
+    @Test func anEmptyEnvironmentKeyDoesNotDisableTheConfiguredOne() throws {
+        #expect(APIKeySource.environmentKey(["EVENTFLOW_API_KEY": ""]) == nil)
+        #expect(APIKeySource.environmentKey(["EVENTFLOW_API_KEY": "s3cret"]) == "s3cret")
+        #expect(throws: ConfigError.self) { try APIKeySource.key("", from: "--api-key") }
+        let file = temporaryDirectory() + "/key"
+        try "s3cret\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try APIKeySource.key(fromFile: file, setting: "--api-key-file") == "s3cret")
+    }
+
+    @Test func edgeSettingsOutOfRangeNameTheirKey() {
+        var configuration = ServerConfiguration()
+        for (settings, key) in [
+            (EdgeSettings(idleTimeout: "inf"), "--idle-timeout"), (EdgeSettings(headerTimeout: "0s"), "--header-timeout"),
+            (EdgeSettings(maxConnections: 0), "--max-connections"), (EdgeSettings(maxFutureSkew: "1e19s"), "--max-future-skew"),
+        ] {
+            do {
+                try settings.apply(to: &configuration, naming: \.flag)
+                Issue.record("\(key) accepted")
+            } catch {
+                #expect(error.description.hasPrefix(key), "\(error)")
+            }
+        }
+    }
+}
+
+/// Connections that idle, trickle or keep sending after the answer are closed.
+@Suite struct ConnectionLimitTests {
+    @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        try await withServer({ $0.connections.idleTimeout = .milliseconds(500) }) { _, port in
+            let connection = try await RawConnection.open(port: port)
+            let (received, closedAfter) = try await connection.exchange(
+                writing: ["GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"], limit: .seconds(10))
+            #expect(received.hasPrefix("HTTP/1.1 200"))
+            let closed = try #require(closedAfter, "the idle connection was still open after 10 s")
+            #expect(closed >= .milliseconds(400))
+        }
+    }
+
+    @Test func aClientTricklingItsHeadersIsClosedAfterTheHeaderTimeout() async throws {
+        try await withServer({
+            $0.connections.headerTimeout = .milliseconds(500)
+            $0.connections.idleTimeout = .seconds(60)
+        }) { _, port in
+            let connection = try await RawConnection.open(port: port)
+            let trickle = ["GET /healthz HTTP/1.1\r\n"] + (0..<100).map { "X-Slow-\($0): y\r\n" }
+            let (_, closedAfter) = try await connection.exchange(writing: trickle, pause: .milliseconds(100), limit: .seconds(10))
+            let closed = try #require(closedAfter, "the slowloris connection was still open after 10 s")
+            #expect(closed < .seconds(5))
+        }
+    }
+
+    @Test func aBodyStillComingAfterAnEarly413GetsTheAnswerAndAClose() async throws {
+        try await withServer({ $0.maxBodyBytes = 1024 }) { _, port in
+            let connection = try await RawConnection.open(port: port)
+            let size = 6_000_000
+            let head = "POST /v1/streams/events/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: \(size)\r\n\r\n"
+            let chunk = String(repeating: "x", count: 60_000)
+            let (received, closedAfter) = try await connection.exchange(writing: [head] + Array(repeating: chunk, count: size / 60_000), limit: .seconds(20))
+            #expect(received.hasPrefix("HTTP/1.1 413"), "\(received.prefix(200))")
+            #expect(received.lowercased().contains("connection: close"))
+            #expect(closedAfter != nil, "the connection was still open after 20 s")
+        }
+    }
+}
+
+/// Requests a test peer answered.
+final class RequestCount: Sendable {
+    let value = Mutex(0)
+}
+
+/// Peers answering absurdly cost only their own requests.
+@Suite struct HostilePeerTests {
+    /// A peer that answers each path's first request with `first`, and later ones 200.
+    func withPeer(
+        first: @escaping @Sendable () -> Response, _ body: @escaping @Sendable (Int, RequestCount) async throws -> Void
+    ) async throws {
+        let requests = RequestCount()
+        let router = Router()
+        let answer: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            let count = requests.value.withLock { count in
+                count += 1
+                return count
+            }
+            return count == 1 ? first() : Response(status: .ok)
+        }
+        router.post("/deliver", use: answer)
+        router.post("/callbacks", use: answer)
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            try await body(client.port!, requests)
+        }
+    }
+
+    @Test func aRetryAfterOfTenMillionYearsIsClampedAndTheEventDelivered() async throws {
+        try await withPeer(first: { Response(status: .tooManyRequests, headers: [.retryAfter: "1e16"]) }) { peerPort, requests in
+            try await withServer({ configuration in
+                configuration.delivery = DeliveryConfiguration(
+                    targetURL: "http://127.0.0.1:\(peerPort)/deliver", timeout: .seconds(5),
+                    retry: RetrySchedule(initial: 0.02, maximum: 0.2, multiplier: 2, maxRetryAfter: 1))
+            }) { client, _ in
+                #expect(try await client.ingest("events", #"{"id":"e1","name":"n","timestamp":1}"#).status == .accepted)
+                try await client.pollMetric("eventflow_delivered_events_total", timeout: .seconds(20)) { $0 == 1 }
+                try await client.pollMetric(#"eventflow_peer_retry_after_clamped_total{peer="target"}"#) { $0 == 1 }
+                #expect(requests.value.withLock { $0 } == 2)
+            }
+        }
+    }
+
+    @Test func aCallbackReceiverAskingForTenMillionYearsDoesNotStopTheServer() async throws {
+        try await withPeer(first: { Response(status: .tooManyRequests, headers: [.retryAfter: "1e16"]) }) { peerPort, requests in
+            try await withServer({ configuration in
+                configuration.accounts = AccountsConfiguration(
+                    callbackURL: "http://127.0.0.1:\(peerPort)/callbacks", retry: RetrySchedule(initial: 0.02, maximum: 0.2, multiplier: 2, maxRetryAfter: 1))
+            }) { client, _ in
+                let account = #"{"id":"acc1","accountType":"mint","tokens":1,"callbackTimeMs":0,"version":1}"#
+                #expect(try await client.ingest("accounts", account).status == .accepted)
+                try await client.pollMetric("eventflow_account_callbacks_fired_total", timeout: .seconds(20)) { $0 == 1 }
+                try await client.pollMetric(#"eventflow_peer_retry_after_clamped_total{peer="callbacks"}"#) { $0 == 1 }
+                #expect(requests.value.withLock { $0 } == 2)
+            }
+        }
+    }
+
+    @Test func aStoredEventThatCannotBeSentIsDeadLetteredAndDeliveryMovesOn() async throws {
+        // An id no header can carry, stored before ingest refused such ids.
+        let directory = temporaryDirectory()
+        let log = try await SQLiteEventLog.open(
+            configuration: LogConfiguration(dataDirectory: directory, streams: StreamSchema.defaults.map(\.name)), logger: quietLogger)
+        let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for id in ["p\u{1}q", "after"] {
+                _ = try await log.append(
+                    stream: "events",
+                    records: [LogRecord(id: id, key: id, eventTimeMs: 1000, body: ByteBuffer(string: #"{"id":"x","name":"n","timestamp":1}"#))])
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        try await withTarget { target in
+            try await withServer({
+                $0.dataDirectory = directory
+                $0.delivery = delivery(to: target) { $0.orderingWindow = 0.5 }
+            }) { client, _ in
+                try await target.waitForUnique(1, timeout: .seconds(20))
+                let letters = try await client.execute(uri: "/v1/dead-letters", method: .get).json["dead_letters"] as? [[String: Any]] ?? []
+                #expect(letters.count == 1)
+                #expect(letters.first?["status"] as? Int == 0)
+                #expect(try await target.ledger()["after"]?.delivered != nil)
+            }
+        }
+    }
+}

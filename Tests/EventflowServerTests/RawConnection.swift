@@ -1,0 +1,49 @@
+import NIOCore
+import NIOPosix
+
+/// A plain TCP connection to a test server, for clients no HTTP library would be: one that
+/// idles, trickles its headers, or keeps sending a body after the answer.
+struct RawConnection {
+    let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    static func open(port: Int) async throws -> RawConnection {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        return RawConnection(channel: channel)
+    }
+
+    /// What the server sent, and after how long it closed the connection (nil: it was still
+    /// open after `limit`). Writes `chunks` one by one, `pause` apart, while reading.
+    func exchange(
+        writing chunks: [String] = [], pause: Duration = .zero, limit: Duration
+    ) async throws -> (received: String, closedAfter: Duration?) {
+        let started = ContinuousClock.now
+        return try await channel.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: (String, Duration?)?.self) { group in
+                group.addTask {
+                    var received = ""
+                    for try await buffer in inbound { received += String(buffer: buffer) }
+                    return (received, ContinuousClock.now - started)
+                }
+                group.addTask {
+                    for chunk in chunks {
+                        do {
+                            try await outbound.write(ByteBuffer(string: chunk))
+                        } catch {
+                            break
+                        }
+                        if pause > .zero { try await Task.sleep(for: pause) }
+                    }
+                    try await Task.sleep(until: started + limit)
+                    return nil
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                if let first { return first }
+                return ("", nil)
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import EventflowTarget
+import Foundation
+import NIOCore
+import Testing
+
+/// The reference target's limits: the one a profile sets is `/deliver`'s; callbacks have their own.
+@Suite struct ReferenceTargetTests {
+    func post(_ target: TargetProbe, _ path: String, id: String) async throws -> UInt {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(target.port)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"id":"\#(id)","version":1}"#))
+        return try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status.code
+    }
+
+    @Test func callbacksDoNotSpendTheDeliveryLimit() async throws {
+        try await withTarget({ $0.rateLimit = .tokenBucket(rate: 0.01, burst: 2) }) { target in
+            for index in 0..<10 { #expect(try await post(target, "/callbacks", id: "c\(index)") == 200) }
+            #expect(try await post(target, "/deliver", id: "d0") == 200)
+            #expect(try await post(target, "/deliver", id: "d1") == 200)
+            #expect(try await post(target, "/deliver", id: "d2") == 429)
+            let metrics = try await target.get("/metrics")
+            #expect(metricValue(metrics, #"eventflow_target_throttled_total{route="deliver"}"#) == 1)
+            #expect(metricValue(metrics, #"eventflow_target_throttled_total{route="callbacks"}"#) == 0)
+        }
+    }
+
+    @Test func callbacksCanHaveALimitOfTheirOwn() async throws {
+        try await withTarget({ $0.callbackRateLimit = .tokenBucket(rate: 0.01, burst: 1) }) { target in
+            #expect(try await post(target, "/callbacks", id: "c0") == 200)
+            #expect(try await post(target, "/callbacks", id: "c1") == 429)
+            for index in 0..<5 { #expect(try await post(target, "/deliver", id: "d\(index)") == 200) }
+            let callbackSummary = try await target.get("/callbacks/ledger/summary")
+            #expect(callbackSummary.contains("\"throttled\":1"), "\(callbackSummary)")
+            #expect(try await target.summary()["throttled"] == 0)
+        }
+    }
+
+    @Test func faultsOutOfRangeAreRefused() async throws {
+        try await withTarget { target in
+            for faults in [#"{"error_rate":2}"#, #"{"latency_ms":1e300}"#, #"{"timeout_hold_ms":-1}"#] {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(target.port)/admin/faults")
+                request.method = .PUT
+                request.body = .bytes(ByteBuffer(string: faults))
+                let status = try await HTTPClient.shared.execute(request, timeout: .seconds(5)).status.code
+                #expect(status == 400, "\(faults)")
+            }
+            let faults = try await target.get("/admin/faults")
+            #expect(faults.contains("\"error_rate\":0"), "\(faults)")
+        }
+    }
+}
