@@ -25,8 +25,10 @@ public enum TargetApplication {
         router.get("/callbacks/ledger") { _, _ in LedgerStream.response(target.callbacks.snapshot, withVersion: true) }
         router.get("/ledger/summary") { _, _ in target.summaryResponse(target.deliveries) }
         router.get("/callbacks/ledger/summary") { _, _ in target.summaryResponse(target.callbacks) }
-        router.get("/admin/faults") { _, _ in target.faultsResponse() }
-        router.put("/admin/faults") { request, _ in try await target.updateFaults(request) }
+        let admin = router.group("/admin")
+        if let key = configuration.adminKey.flatMap(SharedSecret.init) { admin.add(middleware: AdminKeyMiddleware(key: key)) }
+        admin.get("/faults") { _, _ in target.faultsResponse() }
+        admin.put("/faults") { request, _ in try await target.updateFaults(request) }
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
         router.get("/metrics") { _, _ in
             target.processMetrics.update()
@@ -223,6 +225,18 @@ final class ReferenceTarget: Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Refuses `/admin/*` requests without the target's admin key.
+struct AdminKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let key: SharedSecret
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard key.authorizes(apiKeyHeader: request.headers[HTTPField.Name("X-Api-Key")!], authorizationHeader: request.headers[.authorization]) else {
+            return ReferenceTarget.json(.unauthorized, #"{"error":"missing or wrong admin key: send it as 'X-Api-Key: KEY' or 'Authorization: Bearer KEY'"}"#)
+        }
+        return try await next(request, context)
     }
 }
 

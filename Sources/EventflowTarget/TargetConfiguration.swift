@@ -104,11 +104,15 @@ public struct TargetConfiguration: Sendable {
     public var outage: TargetOutage?
     /// Seed of the fault injection's random choices.
     public var seed: UInt64
+    /// When set, `/admin/*` requires it (`X-Api-Key` or `Authorization: Bearer`), so that
+    /// whoever reaches the target cannot switch its faults.
+    public var adminKey: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 9090, rateLimit: TargetRateLimit = .unlimited, callbackRateLimit: TargetRateLimit = .unlimited,
-        faults: TargetFaults = TargetFaults(), outage: TargetOutage? = nil, seed: UInt64 = 1
+        faults: TargetFaults = TargetFaults(), outage: TargetOutage? = nil, seed: UInt64 = 1, adminKey: String? = nil
     ) {
+        self.adminKey = adminKey
         self.host = host
         self.port = port
         self.rateLimit = rateLimit

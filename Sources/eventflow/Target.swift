@@ -67,6 +67,11 @@ struct Target: AsyncParsableCommand {
     @Option(help: "Seed of the fault injection's random choices.")
     var seed: UInt64 = 1
 
+    @Option(
+        name: .customLong("admin-key"),
+        help: "Require this key on /admin/* as X-Api-Key or Authorization: Bearer, so that only the test run can switch faults (default: $EVENTFLOW_TARGET_ADMIN_KEY when not empty, else none).")
+    var adminKey: String?
+
     @Option(name: .customLong("log-level"), help: "How much to log.")
     var logLevel: Logger.Level = .info
 
@@ -79,6 +84,7 @@ struct Target: AsyncParsableCommand {
         {
             if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(name) must be a positive number") }
         }
+        if adminKey == "" { throw ValidationError("--admin-key is empty: give the key, or leave the flag out") }
         if callbackBurst != nil, callbackRate == nil { throw ValidationError("--callback-burst needs --callback-rate") }
         if let problem = faults.problem { throw ValidationError("--" + problem.replacingOccurrences(of: "_", with: "-")) }
     }
@@ -103,7 +109,8 @@ struct Target: AsyncParsableCommand {
         let callbackRateLimit: TargetRateLimit = callbackRate.map { .tokenBucket(rate: $0, burst: max(1, callbackBurst ?? $0)) } ?? .unlimited
         let configuration = TargetConfiguration(
             host: host, port: port, rateLimit: rateLimit, callbackRateLimit: callbackRateLimit, faults: faults,
-            outage: outage.flatMap(TargetOutage.init), seed: seed)
+            outage: outage.flatMap(TargetOutage.init), seed: seed,
+            adminKey: adminKey ?? ProcessInfo.processInfo.environment["EVENTFLOW_TARGET_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 })
         let logger = Logger(label: "eventflow-target")
         logger.info("target starting", metadata: ["address": "\(host):\(port)", "limit": "\(rateLimit)", "callback_limit": "\(callbackRateLimit)"])
         try await TargetApplication.build(configuration: configuration, logger: logger).runService()

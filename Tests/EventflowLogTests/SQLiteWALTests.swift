@@ -4,6 +4,21 @@ import NIOCore
 import Testing
 
 @Suite struct SQLiteWALTests {
+    /// The data directory and every database file are this user's alone.
+    @Test func dataFilesAreReadableByTheirOwnerOnly() async throws {
+        let directory = temporaryDirectory() + "/data"
+        try await withLog(.directory(directory)) { log, _ in
+            _ = try await log.append(stream: "events", records: [LogRecord(id: "a", key: nil, eventTimeMs: nil, body: ByteBuffer(string: "{}"))])
+            func permissions(_ path: String) throws -> Int {
+                try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            }
+            #expect(try permissions(directory) == 0o700)
+            for file in ["eventflow.sqlite", "eventflow.sqlite-wal", "eventflow.sqlite-shm"] {
+                #expect(try permissions(directory + "/" + file) == 0o600, "\(file)")
+            }
+        }
+    }
+
     /// Commits follow each other without a pause (four writers) while a reader reads all
     /// the time, as at peak load: the WAL must still start over from its beginning now and
     /// then, instead of growing by everything written (160 MiB of 2 KB records here).

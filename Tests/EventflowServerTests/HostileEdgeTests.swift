@@ -1,3 +1,4 @@
+import AcceptanceKit
 import AsyncHTTPClient
 import EventflowCore
 import EventflowLog

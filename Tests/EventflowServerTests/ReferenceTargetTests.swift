@@ -51,3 +51,22 @@ import Testing
         }
     }
 }
+
+@Suite struct ReferenceTargetAdminTests {
+    @Test func faultsChangeOnlyWithTheAdminKey() async throws {
+        try await withTarget({ $0.adminKey = "admin" }) { target in
+            func put(key: String?) async throws -> UInt {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(target.port)/admin/faults")
+                request.method = .PUT
+                if let key { request.headers.add(name: "X-Api-Key", value: key) }
+                request.body = .bytes(ByteBuffer(string: #"{"error_rate":1}"#))
+                return try await HTTPClient.shared.execute(request, timeout: .seconds(5)).status.code
+            }
+            #expect(try await put(key: nil) == 401)
+            #expect(try await put(key: "admin-and-more") == 401)
+            let refused = try await target.get("/admin/faults")
+            #expect(refused.contains("admin key"), "\(refused)")
+            #expect(try await put(key: "admin") == 200)
+        }
+    }
+}

@@ -78,8 +78,14 @@ public final class SQLiteEventLog: EventLog, Service {
 
     /// Opens (or creates) the log in `configuration.dataDirectory`. Call ``run()`` to start committing.
     public static func open(configuration: LogConfiguration, logger: Logger) async throws -> SQLiteEventLog {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("eventflow.sqlite").path
+        // The events are the users' data: readable by this user only. SQLite gives its WAL
+        // and shared-memory files the database file's permissions.
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
         let writerPool = NIOThreadPool(numberOfThreads: 1)

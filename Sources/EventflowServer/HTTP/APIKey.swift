@@ -1,3 +1,4 @@
+import EventflowCore
 import HTTPTypes
 import Hummingbird
 
@@ -5,35 +6,21 @@ import Hummingbird
 /// or `Authorization: Bearer KEY`.
 struct APIKey: Sendable {
     static let headerName = HTTPField.Name("X-Api-Key")!
-    let secret: [UInt8]
+    let secret: SharedSecret
 
     init?(_ secret: String?) {
-        guard let secret, !secret.isEmpty else { return nil }
-        self.secret = Array(secret.utf8)
+        guard let secret = secret.flatMap(SharedSecret.init) else { return nil }
+        self.secret = secret
     }
 
     func authorizes(_ headers: HTTPFields) -> Bool {
-        if let given = headers[Self.headerName], constantTimeEquals(Array(given.utf8)) { return true }
-        if let authorization = headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-            return constantTimeEquals(Array(authorization.utf8.dropFirst(7)))
-        }
-        return false
+        secret.authorizes(apiKeyHeader: headers[Self.headerName], authorizationHeader: headers[.authorization])
     }
 
     static var unauthorized: Response {
         JSONResponse.error(
             .unauthorized, "missing or wrong API key: send it as 'X-Api-Key: KEY' or 'Authorization: Bearer KEY'",
             headers: [.wwwAuthenticate: "Bearer"])
-    }
-
-    /// Compares whole keys, length included, without an early exit, so response time does
-    /// not reveal how much of the key matched.
-    func constantTimeEquals(_ candidate: [UInt8]) -> Bool {
-        var difference = candidate.count == secret.count ? UInt8(0) : 1
-        for index in secret.indices {
-            difference |= secret[index] ^ (index < candidate.count ? candidate[index] : 0)
-        }
-        return difference == 0
     }
 }
 

@@ -1,14 +1,14 @@
-import NIOCore
+public import NIOCore
 import NIOPosix
 
-/// A plain TCP connection to a test server, for clients no HTTP library would be: one that
-/// idles, trickles its headers, or keeps sending a body after the answer.
-struct RawConnection {
+/// A plain TCP connection to a server under test, for clients no HTTP library would be:
+/// one that idles, trickles its headers, or keeps sending a body after the answer.
+public struct RawConnection: Sendable {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    static func open(port: Int) async throws -> RawConnection {
+    public static func open(host: String = "127.0.0.1", port: Int) async throws -> RawConnection {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
+            .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
             }
         return RawConnection(channel: channel)
@@ -16,7 +16,7 @@ struct RawConnection {
 
     /// What the server sent, and after how long it closed the connection (nil: it was still
     /// open after `limit`). Writes `chunks` one by one, `pause` apart, while reading.
-    func exchange(
+    public func exchange(
         writing chunks: [String] = [], pause: Duration = .zero, limit: Duration
     ) async throws -> (received: String, closedAfter: Duration?) {
         let started = ContinuousClock.now
