@@ -14,8 +14,8 @@ public struct RawConnection: Sendable {
         return RawConnection(channel: channel)
     }
 
-    /// What the server sent, and after how long it closed the connection (nil: it was still
-    /// open after `limit`). Writes `chunks` one by one, `pause` apart, while reading.
+    /// What the server sent, and after how long it closed (or reset) the connection (nil: it
+    /// was still open after `limit`). Writes `chunks` one by one, `pause` apart, while reading.
     public func exchange(
         writing chunks: [String] = [], pause: Duration = .zero, limit: Duration
     ) async throws -> (received: String, closedAfter: Duration?) {
@@ -23,8 +23,11 @@ public struct RawConnection: Sendable {
         return try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: (String, Duration?)?.self) { group in
                 group.addTask {
+                    // A reset (the server closing with bytes of ours unread) is a close too.
                     var received = ""
-                    for try await buffer in inbound { received += String(buffer: buffer) }
+                    do {
+                        for try await buffer in inbound { received += String(buffer: buffer) }
+                    } catch {}
                     return (received, ContinuousClock.now - started)
                 }
                 group.addTask {

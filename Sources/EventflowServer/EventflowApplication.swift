@@ -107,6 +107,7 @@ public enum EventflowApplication {
             server: .guardedHTTP1(limits: configuration.connections),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow",
+                backlog: configuration.connections.listenBacklog,
                 availableConnectionsDelegate: .maximum(configuration.connections.maxConnections, logger: logger)),
             services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)] + processors(configuration, log: log, metrics: metrics, logger: logger),
             onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },

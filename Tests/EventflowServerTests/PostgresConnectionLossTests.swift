@@ -1,5 +1,10 @@
 import EventflowLog
+import EventflowServer
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
 import NIOCore
+import PostgresNIO
 import ServiceLifecycle
 import Testing
 
@@ -54,5 +59,38 @@ import Testing
 
     private func record(_ id: String) -> LogRecord {
         LogRecord(id: id, key: nil, eventTimeMs: nil, body: ByteBuffer(string: #"{"id":"\#(id)"}"#))
+    }
+
+    /// An administrator's session holding a lock on the heads: ingest answers 503 within the
+    /// lock timeout and /readyz says why, rather than collectors waiting for ever; once the
+    /// lock goes, ingest succeeds again.
+    @Test func aForeignLockOnTheHeadsGives503sNotHungCollectors() async throws {
+        let storage = try await TestStorage.postgres.make()
+        guard case .postgres(let url) = storage else { return }
+        try await withServer(log: storage) { client, _ in
+            #expect(try await client.ingest("events", #"{"id":"before","name":"n","timestamp":1}"#).status == .accepted)
+            let admin = try await PostgresConnection.connect(
+                configuration: .init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable),
+                id: 1, logger: quietLogger)
+            try await admin.query("BEGIN", logger: quietLogger)
+            try await admin.query("LOCK TABLE eventflow_heads IN ACCESS EXCLUSIVE MODE", logger: quietLogger)
+            let blocked = Task { try await client.ingest("events", #"{"id":"during","name":"n","timestamp":1}"#).status }
+            if await outcome(within: .seconds(15), of: { _ = try await blocked.value }) == nil {
+                Issue.record("ingest still waited 15 s into a foreign lock")
+            } else {
+                #expect(try await blocked.value == .serviceUnavailable)
+                let ready = try await client.execute(uri: "/readyz", method: .get)
+                #expect(ready.status == .serviceUnavailable)
+            }
+            try await admin.query("ROLLBACK", logger: quietLogger)
+            try await admin.close()
+            var status = HTTPResponse.Status.serviceUnavailable
+            let deadline = ContinuousClock.now + .seconds(20)
+            while status != .accepted, ContinuousClock.now < deadline {
+                status = try await client.ingest("events", #"{"id":"after","name":"n","timestamp":1}"#).status
+                if status != .accepted { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(status == .accepted)
+        }
     }
 }

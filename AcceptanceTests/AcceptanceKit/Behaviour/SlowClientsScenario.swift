@@ -6,11 +6,11 @@ import Foundation
 /// after its header timeout.
 struct SlowClientsScenario: BehaviourScenario {
     let name = "slow-clients"
-    let summary = "2,000 idle and 100 slowloris connections: ordinary requests keep their latency; both kinds are closed by the server's timeouts"
+    let summary = "4,000 idle and 200 slowloris connections: ordinary requests keep their latency; both kinds are closed by the server's timeouts"
     let needsSpawn = false
 
-    static let idleConnections = 2_000
-    static let slowlorisConnections = 100
+    static let idleConnections = 4_000
+    static let slowlorisConnections = 200
     /// The timeouts a spawned system gets; against a given system the documented defaults
     /// (60 s idle, 10 s header) bound the wait.
     static let spawnedIdleTimeout = 4.0

@@ -91,10 +91,14 @@ enum PostgresSchema {
         }
     }
 
-    /// Runs `body` in a transaction that holds the schema lock.
+    /// Runs `body` in a transaction that holds the schema lock. Processes starting at once
+    /// wait here for each other's migrations, so this transaction may wait for locks up to
+    /// five minutes rather than the session's five seconds (``PostgresURL/sessionLimits``).
     static func inSchemaTransaction(_ connection: PostgresConnection, logger: Logger, _ body: () async throws -> Void) async throws {
         try await connection.queryIfOpen("BEGIN", logger: logger)
         do {
+            try await connection.queryIfOpen("SET LOCAL lock_timeout = '5min'", logger: logger)
+            try await connection.queryIfOpen("SET LOCAL statement_timeout = '5min'", logger: logger)
             try await connection.queryIfOpen("SELECT pg_advisory_xact_lock(\(schemaLockKey))", logger: logger)
             try await body()
             try await connection.queryIfOpen("COMMIT", logger: logger)

@@ -58,19 +58,28 @@ public struct PostgresURL: Sendable, Equatable {
         "postgres://\(user)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
     }
 
+    /// Bounds on every Eventflow session, set when it starts, so that a foreign session
+    /// holding a lock, a statement that never ends or a transaction left open costs a 503
+    /// within seconds instead of hung collectors: a statement may run 30 s, wait 5 s for a
+    /// lock, and a transaction may idle 60 s.
+    static let sessionLimits = [("statement_timeout", "30s"), ("lock_timeout", "5s"), ("idle_in_transaction_session_timeout", "60s")]
+
     func clientConfiguration(maxConnections: Int) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database,
             tls: requiresTLS ? .require(.makeClientConfiguration()) : .disable)
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 1
+        configuration.options.additionalStartupParameters = Self.sessionLimits
         return configuration
     }
 
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database,
             tls: requiresTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+        configuration.options.additionalStartupParameters = Self.sessionLimits
+        return configuration
     }
 }
 

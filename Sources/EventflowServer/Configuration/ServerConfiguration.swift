@@ -102,6 +102,10 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// Connections open at once at most; beyond it new ones wait in the listen backlog
     /// until one closes.
     public var maxConnections = 10_000
+    /// Connections the kernel completes and queues for accepting (capped by its
+    /// `somaxconn`). With a short queue a burst of connects overflows it, and the clients
+    /// overflowed wait seconds for the handshake to be retried.
+    public var listenBacklog = 4096
 
     public init() {}
 }
