@@ -68,7 +68,7 @@ final class GroupCommitWriter: Sendable {
 
     var isClosing: Bool { state.withLock { $0.closing } }
 
-    /// Refuses new writes from now on; the writer commits what is queued, then ``nextBatch()`` returns nil.
+    /// Refuses new writes from now on; the writer commits what is queued, then ``nextWork()`` returns nil.
     func beginClosing() {
         let waiting = state.withLock { state in
             state.closing = true
@@ -85,16 +85,31 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    /// Waits for work; nil once closing and everything queued was handed out.
-    func nextBatch() async -> [PendingWrite]? {
+    /// What the writer task does next.
+    enum Work {
+        /// Commit these writes in one transaction.
+        case commit([PendingWrite])
+        /// The last commit failed and nothing came for a while: try a small write, so that
+        /// readiness comes back by itself when the storage does (a load balancer sends no
+        /// traffic to an unready collector, so no client commit would ever find out).
+        case probe
+    }
+
+    /// Waits for work; nil once closing and everything queued was handed out. While the
+    /// log is not writable, an idle wait ends after `probeInterval` with ``Work/probe``.
+    func nextWork(probeInterval: Duration = .seconds(1)) async -> Work? {
         while true {
-            let (batch, closing) = state.withLock { state in
-                state.queue.isEmpty ? ([], state.closing) : (state.queue.takeBatch(), false)
+            let (batch, closing, writable) = state.withLock { state in
+                state.queue.isEmpty ? ([], state.closing, state.writable) : (state.queue.takeBatch(), false, state.writable)
             }
             if !batch.isEmpty {
-                return await withLinger(batch)
+                return .commit(await withLinger(batch))
             }
             if closing { return nil }
+            let timer = writable ? nil : Task { [weak self] in
+                try? await Task.sleep(for: probeInterval)
+                self?.state.withLock { $0.takeWaitingWriter() }?.resume()
+            }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state in
                     if !state.queue.isEmpty || state.closing { return true }
@@ -103,6 +118,8 @@ final class GroupCommitWriter: Sendable {
                 }
                 if resumeNow { continuation.resume() }
             }
+            timer?.cancel()
+            if timer != nil, state.withLock({ $0.queue.isEmpty && !$0.closing && !$0.writable }) { return .probe }
         }
     }
 

@@ -53,7 +53,7 @@ public final class PostgresEventLog: EventLog, Service {
     private let owner: String
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
-    private let failureReport = Mutex(CommitFailureReport())
+    private let failureReport = Mutex(RepeatedFailureReport())
     private let reconnect = Mutex(ReconnectPacing())
     private let writer: Mutex<PostgresConnection?>
     /// The newest head of each stream this process has seen.
@@ -354,8 +354,12 @@ public final class PostgresEventLog: EventLog, Service {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.client.run() }
                     group.addTask { await self.refreshUntilClosed() }
-                    while let batch = await groupCommit.nextBatch() {
-                        await commit(batch)
+                    while let work = await groupCommit.nextWork() {
+                        switch work {
+                        case .commit(let batch): await commit(batch)
+                        // An empty transaction: proves the connection and that the server commits again.
+                        case .probe: await commit([])
+                        }
                     }
                     group.cancelAll()
                 }

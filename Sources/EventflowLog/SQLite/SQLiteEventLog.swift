@@ -27,7 +27,8 @@ public final class SQLiteEventLog: EventLog, Service {
     private let checkpointer: SQLiteConnection
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
-    private let failureReport = Mutex(CommitFailureReport())
+    private let failureReport = Mutex(RepeatedFailureReport())
+    private let checkpointFailureReport = Mutex(RepeatedFailureReport())
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
     /// Members of each processor group holding later events back (one process: kept in memory).
@@ -281,10 +282,37 @@ public final class SQLiteEventLog: EventLog, Service {
     private func writeUntilClosed() async {
         var heads = positions.withLock { $0.heads }
         var restartPolicy = WALRestartPolicy()
-        while let batch = await groupCommit.nextBatch() {
-            await commit(batch, heads: &heads)
-            await restartWALIfDue(&restartPolicy)
+        while let work = await groupCommit.nextWork() {
+            switch work {
+            case .commit(let batch):
+                await commit(batch, heads: &heads)
+                await restartWALIfDue(&restartPolicy)
+            case .probe:
+                await probeWritable()
+            }
         }
+    }
+
+    /// Writes and removes 64 KiB in one transaction: new pages against the size cap, and
+    /// WAL frames against the disk. Success makes the log ready again.
+    private func probeWritable() async {
+        let failure: EventLogError?
+        do {
+            try await writer.execute("BEGIN IMMEDIATE")
+            do {
+                try await writer.execute("INSERT INTO eventflow_probe (filler) VALUES (zeroblob(65536))")
+                try await writer.execute("DELETE FROM eventflow_probe")
+                try await writer.execute("COMMIT")
+            } catch {
+                try? await writer.execute("ROLLBACK")
+                throw error
+            }
+            failure = nil
+        } catch {
+            failure = .storageFailed(String(describing: error))
+        }
+        groupCommit.recordCommit(failure: failure)
+        logger.logGroupCommit(failure: failure, events: 0, report: failureReport)
     }
 
     /// Checkpoints between two commits when the WAL has grown past the policy's size. No
@@ -418,8 +446,9 @@ public final class SQLiteEventLog: EventLog, Service {
                 let result = try await checkpointer.query("PRAGMA wal_checkpoint(PASSIVE)", [])
                 let frames = result.first?.column("log")?.integer ?? 0
                 checkpoints.withLock { $0.walBytes = frames * self.pageSize }
+                logger.logCheckpoint(failure: nil, report: checkpointFailureReport)
             } catch {
-                logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                logger.logCheckpoint(failure: error, report: checkpointFailureReport)
             }
         }
     }

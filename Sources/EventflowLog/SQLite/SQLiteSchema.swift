@@ -35,6 +35,8 @@ enum SQLiteSchema {
         try await connection.execute(
             "CREATE TABLE IF NOT EXISTS cursors (processor TEXT NOT NULL, stream TEXT NOT NULL, next_offset INTEGER NOT NULL, PRIMARY KEY (processor, stream)) WITHOUT ROWID",
         )
+        // Written and emptied by the writer's probe while the log is not writable.
+        try await connection.execute("CREATE TABLE IF NOT EXISTS eventflow_probe (filler BLOB NOT NULL)")
         try await connection.execute(
             "CREATE TABLE IF NOT EXISTS dead_letters (stream TEXT NOT NULL, event_offset INTEGER NOT NULL, event_id TEXT, status INTEGER NOT NULL, response TEXT NOT NULL, failed_at_ms INTEGER NOT NULL, accepted_at_ms INTEGER NOT NULL, event_key TEXT, event_time_ms INTEGER, body BLOB NOT NULL, PRIMARY KEY (stream, event_offset))"
         )

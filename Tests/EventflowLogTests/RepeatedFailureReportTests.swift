@@ -2,11 +2,11 @@ import Testing
 
 @testable import EventflowLog
 
-@Suite struct CommitFailureReportTests {
+@Suite struct RepeatedFailureReportTests {
     private let start = ContinuousClock.now
 
     @Test func anOutageIsReportedOnceASecondWithTheFailuresItStandsFor() {
-        var report = CommitFailureReport(interval: .seconds(1))
+        var report = RepeatedFailureReport(interval: .seconds(1))
         #expect(report.failed("down", at: start) == 1)
         for step in 1...99 { #expect(report.failed("down", at: start + .milliseconds(step * 10)) == nil) }
         #expect(report.failed("down", at: start + .seconds(1)) == 100)
@@ -16,13 +16,13 @@ import Testing
     }
 
     @Test func aDifferentErrorIsReportedAtOnce() {
-        var report = CommitFailureReport(interval: .seconds(1))
+        var report = RepeatedFailureReport(interval: .seconds(1))
         _ = report.failed("down", at: start)
         #expect(report.failed("disk full", at: start + .milliseconds(10)) == 1)
     }
 
     @Test func theFirstFailureAfterARecoveryIsReportedAtOnce() {
-        var report = CommitFailureReport(interval: .seconds(1))
+        var report = RepeatedFailureReport(interval: .seconds(1))
         _ = report.failed("down", at: start)
         #expect(report.succeeded() == 1)
         #expect(report.failed("down", at: start + .milliseconds(10)) == 1)

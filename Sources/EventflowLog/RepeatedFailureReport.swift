@@ -1,13 +1,14 @@
 import Logging
 import Synchronization
 
-/// Which failed group commits the log reports, so that an outage is told once and then
-/// about once a second, not once per commit (hundreds a second while the storage is gone).
+/// Which of a repeated operation's failures (group commits, WAL checkpoints) the log
+/// reports, so that an outage is told once and then about once a second, not once per
+/// attempt (hundreds a second while the storage is gone).
 ///
 /// A failure is reported when it is the first of a streak, when its message differs from the
 /// last one reported, or when `interval` has passed; each report counts the failures it stands
 /// for. The first success after a streak says how many commits failed in it.
-struct CommitFailureReport: Sendable {
+struct RepeatedFailureReport: Sendable {
     var interval: Duration
     private var lastReport: (message: String, at: ContinuousClock.Instant)?
     private var unreported = 0
@@ -43,13 +44,24 @@ struct CommitFailureReport: Sendable {
 
 extension Logger {
     /// Logs a group commit's failure, or the recovery after failures, as `report` decides.
-    func logGroupCommit(failure: EventLogError?, events: Int, report: borrowing Mutex<CommitFailureReport>) {
+    func logGroupCommit(failure: EventLogError?, events: Int, report: borrowing Mutex<RepeatedFailureReport>) {
         if let failure {
             let message = failure.description
             guard let failed = report.withLock({ $0.failed(message, at: .now) }) else { return }
             error("group commit failed", metadata: ["error": "\(message)", "events": "\(events)", "failed_commits": "\(failed)"])
         } else if let failed = report.withLock({ $0.succeeded() }) {
             notice("group commit succeeded again", metadata: ["failed_commits": "\(failed)"])
+        }
+    }
+
+    /// Logs a background WAL checkpoint's failure, or the recovery after failures, as `report` decides.
+    func logCheckpoint(failure: (any Error)?, report: borrowing Mutex<RepeatedFailureReport>) {
+        if let failure {
+            let message = String(describing: failure)
+            guard let failed = report.withLock({ $0.failed(message, at: .now) }) else { return }
+            warning("WAL checkpoint failed", metadata: ["error": "\(message)", "failed_checkpoints": "\(failed)"])
+        } else if let failed = report.withLock({ $0.succeeded() }) {
+            notice("WAL checkpoint succeeded again", metadata: ["failed_checkpoints": "\(failed)"])
         }
     }
 }
