@@ -87,6 +87,7 @@ public enum EventflowApplication {
             log: log,
             parsers: Dictionary(uniqueKeysWithValues: configuration.streams.map { ($0.name, IngestParser(schema: $0)) }),
             metrics: metrics, apiKey: apiKey, maxBodyBytes: configuration.maxBodyBytes, maxFutureSkew: configuration.maxFutureSkew,
+            inflight: InflightBodyBudget(limit: configuration.connections.maxInflightBodyBytes),
             acceptsEvents: configuration.role.ingests
         ).addRoutes(to: router)
         let readRoutes = router.group()

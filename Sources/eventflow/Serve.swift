@@ -168,10 +168,15 @@ struct EdgeOptions: ParsableArguments {
         help: "The longest pause a target's or callback receiver's Retry-After may impose; longer ones are clamped and counted (default: 1h).")
     var maxRetryAfter: String?
 
+    @Option(
+        name: .customLong("max-inflight-body-bytes"),
+        help: "Bytes of request bodies read at once before the log admits them; a request past it gets 503 with Retry-After before its body is read (default: 268435456).")
+    var maxInflightBodyBytes: Int?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         let settings = EdgeSettings(
             idleTimeout: idleTimeout, headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,
-            maxFutureSkew: maxFutureSkew, maxRetryAfter: maxRetryAfter)
+            maxFutureSkew: maxFutureSkew, maxRetryAfter: maxRetryAfter, maxInflightBodyBytes: maxInflightBodyBytes)
         do {
             try settings.apply(to: &configuration, naming: \.flag)
         } catch {

@@ -139,6 +139,33 @@ final class RequestCount: Sendable {
     let value = Mutex(0)
 }
 
+/// What clients can make the process hold is bounded in bytes.
+@Suite struct InflightBodyTests {
+    @Test func bodiesBeingReadShareOneByteBudget() async throws {
+        try await withServer({ $0.connections.maxInflightBodyBytes = 1 << 20 }) { client, port in
+            // A client announces 700,000 bytes, sends ten, and dawdles: its reservation stands.
+            let slow = try await RawConnection.open(port: port)
+            let head = "POST /v1/streams/events/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 700000\r\n\r\n"
+            let holding = Task { try await slow.exchange(writing: [head, "0123456789"], pause: .seconds(3), limit: .seconds(3)) }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await client.ingest("events", #"{"id":"small","name":"n","timestamp":1}"#).status == .accepted)
+            let large = #"{"id":"large","name":"n","timestamp":1,"body":""# + String(repeating: "x", count: 400_000) + #""}"#
+            let refused = try await client.ingest("events", large)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.headers[.retryAfter] != nil)
+            _ = try await holding.value
+            // The dawdler gave up: its bytes are free again.
+            var status = HTTPResponse.Status.serviceUnavailable
+            let deadline = ContinuousClock.now + .seconds(10)
+            while status == .serviceUnavailable, ContinuousClock.now < deadline {
+                status = try await client.ingest("events", large).status
+                if status == .serviceUnavailable { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(status == .accepted)
+        }
+    }
+}
+
 /// Peers answering absurdly cost only their own requests.
 @Suite struct HostilePeerTests {
     /// A peer that answers each path's first request with `first`, and later ones 200.

@@ -41,6 +41,7 @@ public struct ConfigFile: Decodable, Sendable {
         public var maxConnections: Int?
         public var maxFutureSkew: String?
         public var maxRetryAfter: String?
+        public var maxInflightBodyBytes: Int?
 
         enum CodingKeys: String, CodingKey {
             case host, port, role
@@ -53,6 +54,7 @@ public struct ConfigFile: Decodable, Sendable {
             case maxConnections = "max_connections"
             case maxFutureSkew = "max_future_skew"
             case maxRetryAfter = "max_retry_after"
+            case maxInflightBodyBytes = "max_inflight_body_bytes"
         }
     }
 
@@ -188,7 +190,8 @@ public struct ConfigFile: Decodable, Sendable {
             if let role = server.role { configuration.role = try StorageSettings.role(role, key: "server.role") }
             let edge = EdgeSettings(
                 idleTimeout: server.idleTimeout, headerTimeout: server.headerTimeout, bodyTimeout: server.bodyTimeout,
-                maxConnections: server.maxConnections, maxFutureSkew: server.maxFutureSkew, maxRetryAfter: server.maxRetryAfter)
+                maxConnections: server.maxConnections, maxFutureSkew: server.maxFutureSkew, maxRetryAfter: server.maxRetryAfter,
+                maxInflightBodyBytes: server.maxInflightBodyBytes)
             try edge.apply(to: &configuration, naming: \.configKey)
         }
         if let storage {

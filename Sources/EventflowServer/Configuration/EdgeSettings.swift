@@ -12,11 +12,13 @@ public struct EdgeSettings: Sendable {
     public var maxConnections: Int?
     public var maxFutureSkew: String?
     public var maxRetryAfter: String?
+    public var maxInflightBodyBytes: Int?
 
     public init(
         idleTimeout: String? = nil, headerTimeout: String? = nil, bodyTimeout: String? = nil, maxConnections: Int? = nil,
-        maxFutureSkew: String? = nil, maxRetryAfter: String? = nil
+        maxFutureSkew: String? = nil, maxRetryAfter: String? = nil, maxInflightBodyBytes: Int? = nil
     ) {
+        self.maxInflightBodyBytes = maxInflightBodyBytes
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
@@ -33,6 +35,7 @@ public struct EdgeSettings: Sendable {
         case maxConnections = "max_connections"
         case maxFutureSkew = "max_future_skew"
         case maxRetryAfter = "max_retry_after"
+        case maxInflightBodyBytes = "max_inflight_body_bytes"
 
         /// The command-line flag: `--idle-timeout`.
         public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -55,6 +58,10 @@ public struct EdgeSettings: Sendable {
         if let maxConnections {
             guard (1...1_000_000).contains(maxConnections) else { throw ConfigError("\(name(.maxConnections)) must be between 1 and 1000000") }
             configuration.connections.maxConnections = maxConnections
+        }
+        if let maxInflightBodyBytes {
+            guard maxInflightBodyBytes >= 1024 else { throw ConfigError("\(name(.maxInflightBodyBytes)) must be at least 1024") }
+            configuration.connections.maxInflightBodyBytes = maxInflightBodyBytes
         }
         if let skew = try duration(maxFutureSkew, .maxFutureSkew, atLeast: 0) { configuration.maxFutureSkew = skew }
         if let pause = try duration(maxRetryAfter, .maxRetryAfter, atLeast: 0) {

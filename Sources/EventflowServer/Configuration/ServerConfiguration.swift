@@ -106,6 +106,10 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// `somaxconn`). With a short queue a burst of connects overflows it, and the clients
     /// overflowed wait seconds for the handshake to be retried.
     public var listenBacklog = 4096
+    /// Bytes of request bodies being read at once, before the log admits them; a request
+    /// that would pass it gets 503 with `Retry-After` before its body is read. With
+    /// `maxConnections` it bounds what clients can make the process hold.
+    public var maxInflightBodyBytes = 256 << 20
 
     public init() {}
 }

@@ -14,6 +14,8 @@ struct IngestController<Context: RequestContext>: Sendable {
     let maxBodyBytes: Int
     /// How far ahead of this server's clock an event time may lie.
     let maxFutureSkew: Duration
+    /// Bytes of bodies being read at once, over every request.
+    let inflight: InflightBodyBudget
     /// False in a `--role processor` process: ingest requests get 421 and are sent elsewhere.
     let acceptsEvents: Bool
 
@@ -55,12 +57,22 @@ struct IngestController<Context: RequestContext>: Sendable {
         guard let format = IngestContentType.format(of: request.headers[.contentType]) else {
             return (IngestContentType.unsupported(request.headers[.contentType] ?? ""), 0)
         }
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > maxBodyBytes {
             return (tooLarge, 0)
         }
+        let reservation = length ?? maxBodyBytes
+        guard inflight.reserve(reservation) else {
+            return (
+                JSONResponse.unavailable(
+                    "the collector is reading \(inflight.limit) bytes of request bodies already; nothing of this request was stored, retry later",
+                    retryAfterSeconds: 1), 0
+            )
+        }
+        defer { inflight.release(reservation) }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
+            body = try await request.body.collect(upTo: min(maxBodyBytes, reservation))
         } catch is NIOTooManyBytesError {
             return (tooLarge, 0)
         } catch {
