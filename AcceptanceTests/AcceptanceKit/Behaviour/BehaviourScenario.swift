@@ -68,7 +68,7 @@ extension BehaviourScenario {
 /// Every scenario of `behaviour-test`, in the order they run.
 public enum BehaviourScenarios {
     public static let all: [any BehaviourScenario] = [
-        MalformedInputScenario(), HostileInputScenario(), SlowClientsScenario(), BackPressureScenario(), CrashScenario(), TargetOutageScenario(), ErrorBurstScenario(),
+        MalformedInputScenario(), HostileInputScenario(), SlowClientsScenario(), BackPressureScenario(), CrashScenario(), CrashLoopScenario(), TargetOutageScenario(), ErrorBurstScenario(),
         RateLimitScenario(), DuplicateSendsScenario(), OrderingWindowScenario(), UniqueUsersScenario(), AccountsScenario(),
         DomainsScenario(), LogStoreScenario(), ScaleOutScenario(),
     ]

@@ -1,8 +1,12 @@
+import EventflowCore
 import Foundation
+import Synchronization
 
 /// Checks that every id the client had acknowledged reached the target.
-private func verifyDelivered(_ acknowledged: Set<String>, target: TargetClient, evidence: inout [String]) async throws -> Bool {
-    let missing = try await target.waitForDelivery(of: acknowledged)
+private func verifyDelivered(
+    _ acknowledged: Set<String>, target: TargetClient, timeout: Duration = .seconds(60), evidence: inout [String]
+) async throws -> Bool {
+    let missing = try await target.waitForDelivery(of: acknowledged, timeout: timeout)
     let summary = try await target.summary()
     evidence.append(
         "acknowledged \(acknowledged.count), lost \(missing.count), target: unique \(summary["unique"] ?? 0), duplicates \(summary["duplicates"] ?? 0), "
@@ -53,6 +57,57 @@ struct CrashScenario: BehaviourScenario {
             var evidence = ["killed pid \(server.process.processIdentifier) with \(atKill) events acknowledged; restarted as pid \(restarted.process.processIdentifier)"]
             let passed = try await verifyDelivered(acknowledgements.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
             return ScenarioResult(passed: passed, evidence: evidence)
+        }
+    }
+}
+
+/// Twenty SIGKILLs at random moments under steady load, each followed by a restart on the
+/// same data directory: nothing acknowledged is lost, and the duplicates the crashes cost are
+/// counted.
+struct CrashLoopScenario: BehaviourScenario {
+    let name = "crash-loop"
+    let summary = "20 SIGKILLs at random moments under load, a restart after each: lost 0, duplicates reported"
+    let needsSpawn = true
+    static let kills = 20
+
+    func run(_ context: ScenarioContext) async throws -> ScenarioResult {
+        try await context.withSystem { system in
+            guard system.server != nil else { throw SpawnError("needs --spawn") }
+            let client = EventsClient(system: HTTPProbe(baseURL: system.systemURL, timeout: .seconds(5)))
+            let target = TargetClient(target: HTTPProbe(baseURL: system.targetURL!))
+            let acknowledgements = EventsClient.Acknowledgements()
+            let stop = Atomic(false)
+            // About 2,500 events a second, steady: enough to be mid-commit at every kill, few
+            // enough for delivery to keep up between restarts.
+            let load = Task {
+                var round = 0
+                while !stop.load(ordering: .relaxed) {
+                    _ = await client.send(context.ids("loop\(round)", count: 250), batch: 25, concurrency: 2, into: acknowledgements)
+                    round += 1
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                return round * 250
+            }
+            var random = SplitMix64(seed: 20)
+            var restarts = 0
+            for _ in 0..<Self.kills {
+                try await Task.sleep(for: .milliseconds(200 + Int64(random.next() % 1_300)))
+                guard let server = system.server else { break }
+                server.send(SIGKILL)
+                _ = try await server.waitForExit()
+                _ = try await system.restartServer(binary: context.binary ?? SpawnedServer.defaultBinary)
+                restarts += 1
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            stop.store(true, ordering: .relaxed)
+            let sent = await load.value
+            let acknowledged = acknowledgements.acknowledged.withLock { $0 }
+            var evidence = [
+                "\(restarts) SIGKILLs and restarts under load; \(sent) events sent, \(acknowledged.count) acknowledged, "
+                    + "\(sent - acknowledged.count) refused or unanswered while the server was down"
+            ]
+            let passed = try await verifyDelivered(acknowledged, target: target, timeout: .seconds(120), evidence: &evidence)
+            return ScenarioResult(passed: passed && restarts == Self.kills, evidence: evidence)
         }
     }
 }

@@ -8,9 +8,10 @@
 /// - A head read but not its body: closed `bodyTimeout` after the head.
 /// - The server working on a request: no deadline (the commit takes what it takes).
 ///
-/// An answer written before the request's body has arrived (401, 413, 415) closes the
-/// connection after it (`Connection: close`), so that a client still sending learns of it
-/// instead of waiting for an answer to a request the server stopped reading.
+/// An answer written before the request's body has arrived (401, 413, 415) carries
+/// `Connection: close`; the rest of the body is then read and dropped (within the body
+/// timeout) and the connection closed once it is in, so that a client that writes its whole
+/// body before reading gets the answer instead of waiting on a server that stopped reading.
 struct ConnectionDeadlines: Sendable {
     typealias Instant = ContinuousClock.Instant
 
@@ -71,10 +72,13 @@ struct ConnectionDeadlines: Sendable {
         return closesAfterResponse
     }
 
-    /// An answer was written in full; true when the connection is to be closed for output now.
+    /// An answer was written in full; true when the connection is to be closed after it.
     mutating func responseEndWritten(now: Instant) -> Bool {
         responsesEnded += 1
         lastActivityAt = now
         return closesAfterResponse
     }
+
+    /// Whether every request read so far has its body in.
+    var requestsComplete: Bool { headsRead == endsRead }
 }

@@ -69,6 +69,8 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private var deadlines: ConnectionDeadlines
     private var timer: (at: ContinuousClock.Instant, task: Scheduled<Void>)?
+    /// Set once an early answer went out: the rest of its request is dropped, then the connection closed.
+    private var discardingRestOfRequest = false
 
     init(limits: ConnectionLimits) {
         deadlines = ConnectionDeadlines(limits: limits, now: .now)
@@ -94,10 +96,17 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        switch part {
         case .head: deadlines.headRead(now: .now)
         case .body: break
         case .end: deadlines.endRead(now: .now)
+        }
+        if discardingRestOfRequest {
+            // The answer is out; what the client still sends is read (so that it can finish
+            // writing and read the answer) and dropped.
+            if case .end = part { context.close(promise: nil) }
+            return
         }
         arm(context)
         context.fireChannelRead(data)
@@ -115,11 +124,13 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             break
         case .end:
             if deadlines.responseEndWritten(now: .now) {
-                // Half-close: the client reads the whole answer and an end of stream, while
-                // what it still sends is read and dropped (within the body timeout) rather
-                // than answered with a reset that could destroy the answer.
                 context.writeAndFlush(data, promise: promise)
-                context.close(mode: .output, promise: nil)
+                if deadlines.requestsComplete {
+                    context.close(promise: nil)
+                } else {
+                    discardingRestOfRequest = true
+                    arm(context)
+                }
                 return
             }
             context.write(data, promise: promise)
