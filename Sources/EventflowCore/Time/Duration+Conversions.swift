@@ -6,20 +6,17 @@ extension Duration {
     }
 
     /// Whole milliseconds, saturating at the bounds of `Int64` instead of trapping.
-    public var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        let (sum, overflowAdding) = whole.addingReportingOverflow(attoseconds / 1_000_000_000_000_000)
-        return overflowAdding ? (whole < 0 ? .min : .max) : sum
-    }
+    public var milliseconds: Int64 { whole(unitsPerSecond: 1000) }
 
-    /// Whole nanoseconds, saturating at `Int64.max` (about 292 years) instead of trapping.
-    public var nanoseconds: Int64 {
+    /// Whole nanoseconds, saturating at the bounds of `Int64` (about 292 years) instead of trapping.
+    public var nanoseconds: Int64 { whole(unitsPerSecond: 1_000_000_000) }
+
+    /// Whole units of `1 / unitsPerSecond` seconds (a divisor of 10^18), saturating.
+    private func whole(unitsPerSecond: Int64) -> Int64 {
         let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: unitsPerSecond)
         guard !overflow else { return seconds < 0 ? .min : .max }
-        let (sum, overflowAdding) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        let (sum, overflowAdding) = whole.addingReportingOverflow(attoseconds / (1_000_000_000_000_000_000 / unitsPerSecond))
         return overflowAdding ? (whole < 0 ? .min : .max) : sum
     }
 

@@ -296,23 +296,29 @@ public final class SQLiteEventLog: EventLog, Service {
     /// Writes and removes 64 KiB in one transaction: new pages against the size cap, and
     /// WAL frames against the disk. Success makes the log ready again.
     private func probeWritable() async {
-        let failure: EventLogError?
+        let failure = await inWriteTransaction {
+            try await writer.execute("INSERT INTO eventflow_probe (filler) VALUES (zeroblob(65536))")
+            try await writer.execute("DELETE FROM eventflow_probe")
+        }
+        groupCommit.recordCommit(failure: failure)
+        logger.logGroupCommit(failure: failure, events: 0, report: failureReport)
+    }
+
+    /// Runs `body` in one write transaction of the writer; the failure, or nil once committed.
+    private func inWriteTransaction(_ body: () async throws -> Void) async -> EventLogError? {
         do {
             try await writer.execute("BEGIN IMMEDIATE")
             do {
-                try await writer.execute("INSERT INTO eventflow_probe (filler) VALUES (zeroblob(65536))")
-                try await writer.execute("DELETE FROM eventflow_probe")
+                try await body()
                 try await writer.execute("COMMIT")
             } catch {
                 try? await writer.execute("ROLLBACK")
                 throw error
             }
-            failure = nil
+            return nil
         } catch {
-            failure = .storageFailed(String(describing: error))
+            return .storageFailed(String(describing: error))
         }
-        groupCommit.recordCommit(failure: failure)
-        logger.logGroupCommit(failure: failure, events: 0, report: failureReport)
     }
 
     /// Checkpoints between two commits when the WAL has grown past the policy's size. No
@@ -362,41 +368,30 @@ public final class SQLiteEventLog: EventLog, Service {
             }
         }
 
-        let failure: EventLogError?
-        do {
-            try await writer.execute("BEGIN IMMEDIATE")
-            do {
-                for (index, write) in batch.enumerated() {
-                    guard case .replay(let stream, let ids, _) = write else { continue }
-                    let requeued = try await SQLiteSchema.takeDeadLetters(writer, stream: stream, ids: ids)
-                    _ = appendRows(stream, requeued.map(\.record))
-                    outcome.replayed[index] = requeued.count
-                }
-                for (stream, rows) in rowsByStream {
-                    try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: acceptedAtMs)
-                }
-                for (key, offset) in cursorUpdates {
-                    try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
-                }
-                for letter in letters {
-                    try await SQLiteSchema.insertDeadLetter(writer, letter)
-                }
-                for (index, write) in batch.enumerated() {
-                    guard case .state(let change, _) = write else { continue }
-                    if let failure = try await applyIsolated(change) {
-                        outcome.failures[index] = failure
-                    } else if let cursor = change.cursor {
-                        cursorUpdates[CursorKey(processor: change.processor, stream: change.stream)] = cursor
-                    }
-                }
-                try await writer.execute("COMMIT")
-            } catch {
-                try? await writer.execute("ROLLBACK")
-                throw error
+        let failure = await inWriteTransaction {
+            for (index, write) in batch.enumerated() {
+                guard case .replay(let stream, let ids, _) = write else { continue }
+                let requeued = try await SQLiteSchema.takeDeadLetters(writer, stream: stream, ids: ids)
+                _ = appendRows(stream, requeued.map(\.record))
+                outcome.replayed[index] = requeued.count
             }
-            failure = nil
-        } catch {
-            failure = .storageFailed(String(describing: error))
+            for (stream, rows) in rowsByStream {
+                try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: acceptedAtMs)
+            }
+            for (key, offset) in cursorUpdates {
+                try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
+            }
+            for letter in letters {
+                try await SQLiteSchema.insertDeadLetter(writer, letter)
+            }
+            for (index, write) in batch.enumerated() {
+                guard case .state(let change, _) = write else { continue }
+                if let failure = try await applyIsolated(change) {
+                    outcome.failures[index] = failure
+                } else if let cursor = change.cursor {
+                    cursorUpdates[CursorKey(processor: change.processor, stream: change.stream)] = cursor
+                }
+            }
         }
 
         let duration = ContinuousClock.now - started

@@ -35,26 +35,25 @@ public struct ConfigFile: Decodable, Sendable {
         public var apiKey: String?
         public var apiKeyFile: String?
         public var role: String?
-        public var idleTimeout: String?
-        public var headerTimeout: String?
-        public var bodyTimeout: String?
-        public var maxConnections: Int?
-        public var maxFutureSkew: String?
-        public var maxRetryAfter: String?
-        public var maxInflightBodyBytes: Int?
+        /// The edge limits in the same section: `idle_timeout`, `max_connections`, …
+        public var edge: EdgeSettings
 
         enum CodingKeys: String, CodingKey {
             case host, port, role
             case maxBodyBytes = "max_body_bytes"
             case apiKey = "api_key"
             case apiKeyFile = "api_key_file"
-            case idleTimeout = "idle_timeout"
-            case headerTimeout = "header_timeout"
-            case bodyTimeout = "body_timeout"
-            case maxConnections = "max_connections"
-            case maxFutureSkew = "max_future_skew"
-            case maxRetryAfter = "max_retry_after"
-            case maxInflightBodyBytes = "max_inflight_body_bytes"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            host = try container.decodeIfPresent(String.self, forKey: .host)
+            port = try container.decodeIfPresent(Int.self, forKey: .port)
+            maxBodyBytes = try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes)
+            apiKey = try container.decodeIfPresent(String.self, forKey: .apiKey)
+            apiKeyFile = try container.decodeIfPresent(String.self, forKey: .apiKeyFile)
+            role = try container.decodeIfPresent(String.self, forKey: .role)
+            edge = try EdgeSettings(from: decoder)
         }
     }
 
@@ -188,11 +187,7 @@ public struct ConfigFile: Decodable, Sendable {
             if let apiKey = server.apiKey { configuration.apiKey = try APIKeySource.key(apiKey, from: "server.api_key") }
             if let file = server.apiKeyFile { configuration.apiKey = try APIKeySource.key(fromFile: file, setting: "server.api_key_file") }
             if let role = server.role { configuration.role = try StorageSettings.role(role, key: "server.role") }
-            let edge = EdgeSettings(
-                idleTimeout: server.idleTimeout, headerTimeout: server.headerTimeout, bodyTimeout: server.bodyTimeout,
-                maxConnections: server.maxConnections, maxFutureSkew: server.maxFutureSkew, maxRetryAfter: server.maxRetryAfter,
-                maxInflightBodyBytes: server.maxInflightBodyBytes)
-            try edge.apply(to: &configuration, naming: \.configKey)
+            try server.edge.apply(to: &configuration, naming: \.configKey)
         }
         if let storage {
             configuration.dataDirectory = storage.dataDir ?? configuration.dataDirectory

@@ -4,8 +4,8 @@ import Foundation
 /// The limits at Eventflow's edge, as text from flags or the config file, before validation:
 /// how long connections may idle or dribble, how many may be open, how far ahead of the
 /// server's clock an event time may lie, and the longest pause a peer's `Retry-After` may
-/// impose.
-public struct EdgeSettings: Sendable {
+/// impose. Decodes from the config file's `server` section (keys as ``Setting``'s raw values).
+public struct EdgeSettings: Sendable, Decodable {
     public var idleTimeout: String?
     public var headerTimeout: String?
     public var bodyTimeout: String?
@@ -18,17 +18,28 @@ public struct EdgeSettings: Sendable {
         idleTimeout: String? = nil, headerTimeout: String? = nil, bodyTimeout: String? = nil, maxConnections: Int? = nil,
         maxFutureSkew: String? = nil, maxRetryAfter: String? = nil, maxInflightBodyBytes: Int? = nil
     ) {
-        self.maxInflightBodyBytes = maxInflightBodyBytes
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.maxConnections = maxConnections
         self.maxFutureSkew = maxFutureSkew
         self.maxRetryAfter = maxRetryAfter
+        self.maxInflightBodyBytes = maxInflightBodyBytes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Setting.self)
+        idleTimeout = try container.decodeIfPresent(String.self, forKey: .idleTimeout)
+        headerTimeout = try container.decodeIfPresent(String.self, forKey: .headerTimeout)
+        bodyTimeout = try container.decodeIfPresent(String.self, forKey: .bodyTimeout)
+        maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
+        maxFutureSkew = try container.decodeIfPresent(String.self, forKey: .maxFutureSkew)
+        maxRetryAfter = try container.decodeIfPresent(String.self, forKey: .maxRetryAfter)
+        maxInflightBodyBytes = try container.decodeIfPresent(Int.self, forKey: .maxInflightBodyBytes)
     }
 
     /// Names a setting in errors the way the user wrote it (`--idle-timeout`, `server.idle_timeout`).
-    public enum Setting: String, Sendable {
+    public enum Setting: String, Sendable, CodingKey {
         case idleTimeout = "idle_timeout"
         case headerTimeout = "header_timeout"
         case bodyTimeout = "body_timeout"
