@@ -17,10 +17,9 @@ public struct GuardedHTTP1Channel: ServerChildChannel {
     public typealias Value = HTTP1Channel.Value
 
     let http1: HTTP1Channel
-    let limits: ConnectionLimits
 
+    /// Each connection gets its own ``ConnectionDeadlineHandler`` (the handlers are an autoclosure).
     init(responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits) {
-        self.limits = limits
         http1 = HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits)]))
     }
 
