@@ -134,13 +134,17 @@ final class Acknowledgements: Sendable {
         let probe = TargetProbe(port: target.port)
         let directory = temporaryDirectory()
         let concurrency = 8
-        // Delivery held to 250 events/s: the 2,500 left after the kill point take 10 s to deliver,
+        // All 3,000 are stored before delivery starts (ingesting them on a busy machine took
+        // longer than delivering them did, and the kill came after the last one). Delivery is
+        // then held to 250 events/s: the 2,500 left after the kill point take 10 s to deliver,
         // so the kill lands mid-delivery however slowly this test process is scheduled.
+        let ingesting = try await SpawnedServer.serve(dataDirectory: directory, arguments: ["--no-delivery"])
+        try await ingestEvents(port: ingesting.port, prefix: "crash", count: 3_000)
+        await ingesting.stop()
         let arguments = [
             "--target-url", probe.deliverURL, "--target-concurrency", String(concurrency), "--target-rate", "250", "--retry-max-ms", "500",
         ]
         let server = try await SpawnedServer.serve(dataDirectory: directory, arguments: arguments)
-        try await ingestEvents(port: server.port, prefix: "crash", count: 3_000)
         while try await probe.summary()["unique", default: 0] < 500 {
             try await Task.sleep(for: .milliseconds(10))
         }
