@@ -59,7 +59,7 @@ perf: build-release ## Performance test of PROFILE (default 5x peak) against a s
 
 FUZZ_SECONDS ?= 30
 
-fuzz: ## libFuzzer over the JSON scanner, validators and text parsers for FUZZ_SECONDS each (default 30); crashes kept in Fuzz/Regressions
+fuzz: ## libFuzzer over the JSON scanner, validators, text parsers and load profiles for FUZZ_SECONDS each (default 30); crashes kept in Fuzz/Regressions
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 report-screenshot: ## Render the newest report.html with headless Chromium into report.png beside it

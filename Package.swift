@@ -150,12 +150,23 @@ let package = Package(
         .target(
             name: "EventflowFuzzTargets",
             dependencies: ["EventflowCore"],
-            path: "Fuzz/Targets",
+            path: "Fuzz/CoreTargets",
+            swiftSettings: strictConcurrency
+        ),
+        .target(
+            name: "AcceptanceKitFuzzTargets",
+            dependencies: ["AcceptanceKit", "EventflowCore"],
+            path: "Fuzz/AcceptanceTargets",
             swiftSettings: strictConcurrency
         ),
         .testTarget(
             name: "EventflowCoreTests",
-            dependencies: ["EventflowCore", "EventflowFuzzTargets"],
+            dependencies: ["EventflowCore"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "EventflowFuzzTests",
+            dependencies: ["EventflowFuzzTargets", "AcceptanceKitFuzzTargets"],
             swiftSettings: strictConcurrency
         ),
         .testTarget(

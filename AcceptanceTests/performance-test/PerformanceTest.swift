@@ -54,7 +54,9 @@ struct PerformanceTest: AsyncParsableCommand {
     func validate() throws {
         guard spawn != (url != nil) else { throw ValidationError("give --url URL --target-url URL, or --spawn") }
         if url != nil, targetURL == nil { throw ValidationError("--url needs --target-url: the verdict reads the target's ledger") }
-        guard durationScale > 0 else { throw ValidationError("--duration-scale must be positive") }
+        guard durationScale.isFinite, durationScale > 0, durationScale <= 1_000 else {
+            throw ValidationError("--duration-scale must be above 0 and at most 1000 (got \(durationScale))")
+        }
     }
 
     func run() async throws {
@@ -123,8 +125,8 @@ struct PerformanceTest: AsyncParsableCommand {
         let base = url.hasSuffix("/metrics") ? String(url.dropLast("/metrics".count)) : url
         let samples = try PrometheusText.parse(try await HTTPProbe(baseURL: base).get("/metrics").text)
         let peak = samples.filter { $0.name == "eventflow_ingest_peak_events_per_second" }.reduce(0) { $0 + $1.value }
-        guard peak > 0 else { throw ValidationError("\(url) reports no peak yet (eventflow_ingest_peak_events_per_second is 0)") }
-        return peak
+        guard peak != 0 else { throw ValidationError("\(url) reports no peak yet (eventflow_ingest_peak_events_per_second is 0)") }
+        return try LoadProfile.checkedPeak(peak, source: "\(url)'s eventflow_ingest_peak_events_per_second")
     }
 
     static func table(_ outcome: PerformanceOutcome) -> String {

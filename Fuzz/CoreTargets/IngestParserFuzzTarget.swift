@@ -1,6 +1,4 @@
-#if canImport(EventflowCore)
 import EventflowCore
-#endif
 
 /// Fuzz target: request bodies through the ingest parser (JSON scanner, validators) and
 /// the enricher delivery applies to what was accepted. `make fuzz` runs it under libFuzzer

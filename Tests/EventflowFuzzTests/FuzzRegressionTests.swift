@@ -1,3 +1,4 @@
+import AcceptanceKitFuzzTargets
 import EventflowFuzzTargets
 import Foundation
 import Testing
@@ -25,5 +26,11 @@ import Testing
         let inputs = try Self.inputs("text-parsers")
         #expect(inputs.count >= 10)
         for input in inputs { input.withUnsafeBytes { TextParsersFuzzTarget.run($0) } }
+    }
+
+    @Test func profileParserInputsKeepTheirInvariants() throws {
+        let inputs = try Self.inputs("profile-parser")
+        #expect(inputs.count >= 8)
+        for input in inputs { input.withUnsafeBytes { ProfileParserFuzzTarget.run($0) } }
     }
 }

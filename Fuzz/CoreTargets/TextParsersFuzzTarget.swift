@@ -1,6 +1,4 @@
-#if canImport(EventflowCore)
 import EventflowCore
-#endif
 
 /// Fuzz target: the text parsers that read flags, config values, query parameters, profiles
 /// and peers' headers. `make fuzz` runs it under libFuzzer (`Fuzz/Entry`);
