@@ -76,13 +76,33 @@ public enum EventflowApplication {
         return processors
     }
 
+    /// The status routes on a port of their own (`--metrics-port`), or none.
+    static func metricsServer(_ configuration: ServerConfiguration, log: any EventLog, metrics: ServerMetrics, logger: Logger) -> [any Service] {
+        guard let port = configuration.metricsPort else { return [] }
+        let router = Router(context: BasicRequestContext.self)
+        StatusController(log: log, metrics: metrics).addRoutes(to: router)
+        let host = configuration.metricsHost ?? configuration.host
+        return [
+            Application(
+                router: router,
+                server: .guardedHTTP1(limits: configuration.connections),
+                configuration: ApplicationConfiguration(
+                    address: .hostname(host, port: port), serverName: "eventflow-metrics",
+                    availableConnectionsDelegate: .maximum(configuration.connections.maxConnections, logger: logger)),
+                onServerRunning: { channel in
+                    logger.info("metrics listening", metadata: ["address": "\(host):\(channel.localAddress?.port ?? port)"])
+                },
+                logger: logger)
+        ]
+    }
+
     static func build(
         configuration: ServerConfiguration, log: any EventLog, logService: any Service, metrics: ServerMetrics, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let apiKey = APIKey(configuration.apiKey)
-        StatusController(log: log, metrics: metrics).addRoutes(to: router)
+        StatusController(log: log, metrics: configuration.metricsPort == nil ? metrics : nil).addRoutes(to: router)
         IngestController(
             log: log,
             parsers: Dictionary(uniqueKeysWithValues: configuration.streams.map { ($0.name, IngestParser(schema: $0)) }),
@@ -110,7 +130,9 @@ public enum EventflowApplication {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow",
                 backlog: configuration.connections.listenBacklog,
                 availableConnectionsDelegate: .maximum(configuration.connections.maxConnections, logger: logger)),
-            services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)] + processors(configuration, log: log, metrics: metrics, logger: logger),
+            services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)]
+                + metricsServer(configuration, log: log, metrics: metrics, logger: logger)
+                + processors(configuration, log: log, metrics: metrics, logger: logger),
             onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

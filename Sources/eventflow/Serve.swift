@@ -21,6 +21,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (default: 8080).")
     var port: Int?
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve /metrics on this port only (with /healthz and /readyz), not on --port, so that the figures stay on an internal address (default: none, /metrics on --port).")
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"), help: "Interface the metrics port listens on (default: the --host).")
+    var metricsHost: String?
+
     @Option(name: .customLong("data-dir"), help: "Directory of the embedded log (default: ./data).")
     var dataDir: String?
 
@@ -92,6 +100,7 @@ struct Serve: AsyncParsableCommand {
             "eventflow starting",
             metadata: [
                 "address": "\(configuration.host):\(configuration.port)", "role": "\(configuration.role.rawValue)",
+                "metrics": "\(configuration.metricsPort.map { "\(configuration.metricsHost ?? configuration.host):\($0)" } ?? "on the address")",
                 "storage": "\(configuration.storageDescription)",
                 "streams": "\(configuration.streams.map(\.name).joined(separator: ","))",
             ])
@@ -103,7 +112,12 @@ struct Serve: AsyncParsableCommand {
         var configuration = ServerConfiguration()
         if let config { try ConfigFile.load(path: config).apply(to: &configuration) }
         configuration.host = host ?? configuration.host
-        configuration.port = port ?? configuration.port
+        if let port { configuration.port = try ServerConfiguration.checkedPort(port, setting: "--port") }
+        if let metricsPort { configuration.metricsPort = try ServerConfiguration.checkedPort(metricsPort, setting: "--metrics-port") }
+        configuration.metricsHost = metricsHost ?? configuration.metricsHost
+        if configuration.metricsHost != nil, configuration.metricsPort == nil {
+            throw ValidationError("--metrics-host (or server.metrics_host) needs --metrics-port (or server.metrics_port)")
+        }
         configuration.dataDirectory = dataDir ?? configuration.dataDirectory
         let environmentURL = storage == "postgres" ? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"] : nil
         try StorageSettings(engine: storage, postgresURL: postgresURL ?? environmentURL, leaseDuration: leaseDuration, keyPrefix: "--")

@@ -91,6 +91,35 @@ import Testing
         #expect { try ConfigFile.load(path: path).apply(to: &configuration) } throws: { "\($0)".hasPrefix("server.header_timeout") }
     }
 
+    @Test func withAMetricsPortTheFiguresAreServedThereOnly() async throws {
+        let metricsPort = try freeLoopbackPort()
+        try await withServer({ $0.metricsPort = metricsPort }) { client, _ in
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .notFound)
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            // The metrics listener starts beside the main one: wait (up to 10 s) until it accepts.
+            let probe = HTTPProbe(baseURL: "http://127.0.0.1:\(metricsPort)")
+            let deadline = ContinuousClock.now + .seconds(10)
+            var answer = try? await probe.get("/metrics")
+            while answer == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                answer = try? await probe.get("/metrics")
+            }
+            let metrics = try #require(answer)
+            #expect(metrics.status == 200)
+            #expect(metrics.text.contains("eventflow_ingest_events_total"))
+            #expect(try await probe.get("/readyz").status == 200)
+        }
+    }
+
+    @Test func portsOutOfRangeNameTheirKey() throws {
+        let path = temporaryDirectory() + "/eventflow.yaml"
+        try "server: { metrics_port: 70000 }\n".write(toFile: path, atomically: true, encoding: .utf8)
+        var configuration = ServerConfiguration()
+        #expect { try ConfigFile.load(path: path).apply(to: &configuration) } throws: { "\($0)".hasPrefix("server.metrics_port") }
+        #expect(throws: ConfigError.self) { try ServerConfiguration.checkedPort(-1, setting: "--port") }
+        #expect(try ServerConfiguration.checkedPort(0, setting: "--port") == 0)
+    }
+
     @Test func edgeSettingsOutOfRangeNameTheirKey() {
         var configuration = ServerConfiguration()
         for (settings, key) in [

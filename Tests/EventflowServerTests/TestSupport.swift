@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 
 func temporaryDirectory() -> String {
@@ -164,4 +165,13 @@ extension TestClientProtocol {
             try await Task.sleep(for: .milliseconds(20))
         }
     }
+}
+
+/// A loopback port free at the time of the call (bound to port 0, read back, released), for
+/// a second listener whose port must be known before it starts.
+func freeLoopbackPort() throws -> Int {
+    let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+    defer { try? socket.close().wait() }
+    guard let port = socket.localAddress?.port else { throw CancellationError() }
+    return port
 }

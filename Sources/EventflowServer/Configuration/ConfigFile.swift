@@ -31,6 +31,8 @@ public struct ConfigFile: Decodable, Sendable {
     public struct Server: Decodable, Sendable {
         public var host: String?
         public var port: Int?
+        public var metricsHost: String?
+        public var metricsPort: Int?
         public var maxBodyBytes: Int?
         public var apiKey: String?
         public var apiKeyFile: String?
@@ -40,6 +42,8 @@ public struct ConfigFile: Decodable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case host, port, role
+            case metricsHost = "metrics_host"
+            case metricsPort = "metrics_port"
             case maxBodyBytes = "max_body_bytes"
             case apiKey = "api_key"
             case apiKeyFile = "api_key_file"
@@ -49,6 +53,8 @@ public struct ConfigFile: Decodable, Sendable {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             host = try container.decodeIfPresent(String.self, forKey: .host)
             port = try container.decodeIfPresent(Int.self, forKey: .port)
+            metricsHost = try container.decodeIfPresent(String.self, forKey: .metricsHost)
+            metricsPort = try container.decodeIfPresent(Int.self, forKey: .metricsPort)
             maxBodyBytes = try container.decodeIfPresent(Int.self, forKey: .maxBodyBytes)
             apiKey = try container.decodeIfPresent(String.self, forKey: .apiKey)
             apiKeyFile = try container.decodeIfPresent(String.self, forKey: .apiKeyFile)
@@ -179,7 +185,9 @@ public struct ConfigFile: Decodable, Sendable {
     public func apply(to configuration: inout ServerConfiguration) throws {
         if let server {
             configuration.host = server.host ?? configuration.host
-            configuration.port = server.port ?? configuration.port
+            if let port = server.port { configuration.port = try ServerConfiguration.checkedPort(port, setting: "server.port") }
+            if let port = server.metricsPort { configuration.metricsPort = try ServerConfiguration.checkedPort(port, setting: "server.metrics_port") }
+            configuration.metricsHost = server.metricsHost ?? configuration.metricsHost
             if let maxBodyBytes = server.maxBodyBytes {
                 guard maxBodyBytes > 0 else { throw ConfigError("server.max_body_bytes must be positive") }
                 configuration.maxBodyBytes = maxBodyBytes

@@ -26,6 +26,11 @@ public enum ServerRole: String, Sendable, CaseIterable {
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// When set, `/metrics` is served on this port only (with `/healthz` and `/readyz`),
+    /// not on `port`: ingest can face clients while the figures stay on an internal address.
+    public var metricsPort: Int?
+    /// The interface the metrics port listens on; nil: `host`.
+    public var metricsHost: String?
     public var dataDirectory: String
     public var storage: LogStorage = .sqlite
     public var role: ServerRole = .all
@@ -64,6 +69,12 @@ public struct ServerConfiguration: Sendable {
     public var processorCommitInterval = 0.2
 
     public static let defaultMaxBodyBytes = 4 << 20
+
+    /// Checks a port given as `setting` (a flag or config key): 0 (any free port) to 65535.
+    public static func checkedPort(_ port: Int, setting: String) throws(ConfigError) -> Int {
+        guard (0...65_535).contains(port) else { throw ConfigError("\(setting) must be a port from 0 to 65535 (got \(port))") }
+        return port
+    }
 
     public init(
         host: String = "127.0.0.1",

@@ -4,7 +4,8 @@ import Hummingbird
 /// Liveness, readiness and metrics: the routes orchestrators and Prometheus poll.
 struct StatusController<Context: RequestContext>: Sendable {
     let log: any EventLog
-    let metrics: ServerMetrics
+    /// The metrics `/metrics` renders; nil when they are served on a port of their own.
+    let metrics: ServerMetrics?
 
     func addRoutes(to router: Router<Context>) {
         router.get("/healthz") { _, _ in
@@ -16,12 +17,16 @@ struct StatusController<Context: RequestContext>: Sendable {
             let reason = health.writable ? "the log is saturated" : "the log is not writable: \(health.lastError ?? "unknown error")"
             return JSONResponse.make(.serviceUnavailable, ["ready": false, "reason": reason, "saturation": health.saturation])
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        var paths: [RouterPath] = ["/healthz", "/readyz"]
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.render())))
+            }
+            paths.append("/metrics")
         }
-        for path: RouterPath in ["/healthz", "/readyz", "/metrics"] {
+        for path in paths {
             router.methodNotAllowed(path, allowed: [.get])
         }
     }
