@@ -27,8 +27,11 @@ public final class SpawnedServer {
     }
 
     /// Starts `eventflow ARGUMENTS --port PORT` (0: a free one) and waits until it logs the address it listens on.
+    /// `environment` is added to this process's (secrets such as a PostgreSQL URL go there, not into
+    /// the arguments, which any user can read in the process list).
     public static func start(
-        binary: URL = SpawnedServer.defaultBinary, arguments: [String], port: Int = 0, startTimeout: Duration = .seconds(30)
+        binary: URL = SpawnedServer.defaultBinary, arguments: [String], environment: [String: String] = [:], port: Int = 0,
+        startTimeout: Duration = .seconds(30)
     ) async throws -> SpawnedServer {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw SpawnError("no eventflow binary at \(binary.path): build it first ('swift build'), or set EVENTFLOW_BINARY")
@@ -36,6 +39,7 @@ public final class SpawnedServer {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments + ["--port", String(port)]
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -53,10 +57,11 @@ public final class SpawnedServer {
     }
 
     /// Starts `eventflow serve` on a data directory.
-    public static func serve(dataDirectory: String, arguments: [String] = [], port: Int = 0, binary: URL = SpawnedServer.defaultBinary)
-        async throws -> SpawnedServer
-    {
-        try await start(binary: binary, arguments: ["serve", "--data-dir", dataDirectory] + arguments, port: port)
+    public static func serve(
+        dataDirectory: String, arguments: [String] = [], environment: [String: String] = [:], port: Int = 0,
+        binary: URL = SpawnedServer.defaultBinary
+    ) async throws -> SpawnedServer {
+        try await start(binary: binary, arguments: ["serve", "--data-dir", dataDirectory] + arguments, environment: environment, port: port)
     }
 
     public func send(_ signal: Int32) {

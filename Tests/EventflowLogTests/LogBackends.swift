@@ -59,4 +59,23 @@ enum TestPostgres {
             try PostgresURL("postgres://a@db/x?sslmode=verify-full")
         }
     }
+
+    /// The password shows in no message: not in a parse error, not when a URL or a value
+    /// holding one is printed, not in `redacted`; only `text`, for another process, has it.
+    @Test func thePasswordShowsInNoMessage() {
+        for bad in ["postgres://app:hunter2@/events", "mysql://app:hunter2@db/events", "postgres://app:hunter2@db:99999999/events"] {
+            do {
+                _ = try PostgresURL(bad)
+                Issue.record("\(bad) parsed")
+            } catch {
+                #expect(!error.description.contains("hunter2"), "\(error)")
+                #expect(error.description.contains("app:***@"), "\(error)")
+            }
+        }
+        let url = PostgresURL(host: "db", username: "app", password: "hunter2", database: "events")
+        for shown in ["\(url)", String(reflecting: url), "\(LogLocation.postgres(url))", "\([url])", url.redacted] {
+            #expect(!shown.contains("hunter2"), "\(shown)")
+        }
+        #expect(url.text.contains("hunter2"))
+    }
 }

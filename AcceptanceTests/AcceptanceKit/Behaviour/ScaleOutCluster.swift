@@ -16,6 +16,8 @@ final class ScaleOutCluster {
     let databaseURL: String
     /// The database's URL without its password, for evidence.
     var databaseDescription: String { (try? PostgresURL(databaseURL).redacted) ?? "PostgreSQL" }
+    /// How each member gets the database: `--storage postgres` reads `EVENTFLOW_POSTGRES_URL`.
+    var databaseEnvironment: [String: String] { ["EVENTFLOW_POSTGRES_URL": databaseURL] }
     private(set) var collectors: [Member] = []
     private(set) var processors: [Member] = []
     /// The members' data directories, deleted by ``stop()``.
@@ -51,8 +53,10 @@ final class ScaleOutCluster {
     }
 
     private func startMember(role: String, extra: [String]) async throws -> Member {
-        let arguments = ["--storage", "postgres", "--postgres-url", databaseURL, "--role", role] + extra
-        let server = try await SpawnedServer.serve(dataDirectory: newDirectory(prefix: "eventflow-\(role)"), arguments: arguments, binary: binary)
+        // The URL (with its password) goes in the environment, not in the process list.
+        let arguments = ["--storage", "postgres", "--role", role] + extra
+        let server = try await SpawnedServer.serve(
+            dataDirectory: newDirectory(prefix: "eventflow-\(role)"), arguments: arguments, environment: databaseEnvironment, binary: binary)
         return Member(server: server, arguments: arguments)
     }
 
@@ -74,7 +78,8 @@ final class ScaleOutCluster {
     func restart(_ role: Role, _ index: Int) async throws {
         let member = members(role)[index]
         let server = try await SpawnedServer.serve(
-            dataDirectory: newDirectory(prefix: "eventflow-restarted"), arguments: member.arguments, port: member.server.port, binary: binary)
+            dataDirectory: newDirectory(prefix: "eventflow-restarted"), arguments: member.arguments, environment: databaseEnvironment,
+            port: member.server.port, binary: binary)
         switch role {
         case .collector: collectors[index].server = server
         case .processor: processors[index].server = server

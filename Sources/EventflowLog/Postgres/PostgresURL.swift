@@ -5,7 +5,10 @@ import PostgresNIO
 
 /// A `postgres://user:password@host:port/database?sslmode=…` URL, as libpq and most tools
 /// write it, turned into postgres-nio's configurations.
-public struct PostgresURL: Sendable, Equatable {
+///
+/// Its password shows only in `text` (handed to another process): printing a URL, a value
+/// holding one, or a parse error shows it redacted.
+public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     public var host: String
     public var port: Int
     public var username: String
@@ -25,13 +28,16 @@ public struct PostgresURL: Sendable, Equatable {
 
     /// Parses `text`; the error says which part is wrong.
     public init(_ text: String) throws(PostgresURLError) {
+        let shown = Self.redacting(text)
         guard let components = URLComponents(string: text), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
-            throw PostgresURLError("expected postgres://user:password@host:port/database, got '\(text)'")
+            throw PostgresURLError("expected postgres://user:password@host:port/database, got '\(shown)'")
         }
-        guard let host = components.host, !host.isEmpty else { throw PostgresURLError("the URL has no host: '\(text)'") }
-        guard let username = components.user, !username.isEmpty else { throw PostgresURLError("the URL has no user name: '\(text)'") }
+        guard let host = components.host, !host.isEmpty else { throw PostgresURLError("the URL has no host: '\(shown)'") }
+        guard let username = components.user, !username.isEmpty else { throw PostgresURLError("the URL has no user name: '\(shown)'") }
+        let port = components.port ?? 5432
+        guard (1...65_535).contains(port) else { throw PostgresURLError("the URL's port must be 1 to 65535: '\(shown)'") }
         self.host = host
-        self.port = components.port ?? 5432
+        self.port = port
         self.username = username.removingPercentEncoding ?? username
         self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
@@ -53,6 +59,19 @@ public struct PostgresURL: Sendable, Equatable {
 
     /// The URL without its password, for logs.
     public var redacted: String { formatted(user: username) }
+
+    public var description: String { redacted }
+    public var debugDescription: String { redacted }
+
+    /// `text` with whatever lies between the user's `:` and the last `@` before the path
+    /// replaced by `***`, for errors about a URL that did not parse.
+    static func redacting(_ text: String) -> String {
+        guard let scheme = text.range(of: "://") else { return text }
+        let authorityEnd = text[scheme.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? text.endIndex
+        let authority = text[scheme.upperBound..<authorityEnd]
+        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return text }
+        return String(text[..<text.index(after: colon)]) + "***" + String(text[at...])
+    }
 
     private func formatted(user: String) -> String {
         "postgres://\(user)@\(host):\(port)/\(database ?? "")\(requiresTLS ? "?sslmode=require" : "")"
