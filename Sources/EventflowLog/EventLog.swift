@@ -151,9 +151,12 @@ public protocol EventLog: Sendable {
     /// Reads up to `limit` events of `stream` from `offset` on, in offset order, only those
     /// of `partition` when one is given; without `bodies`, events come with empty bodies
     /// (processors that need only the key and event time extracted at ingest skip reading
-    /// and copying the JSON). A read may stop short of the head (a reader's snapshot can lag
-    /// the published head); what it returns is always the next events, without gaps.
-    func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent]
+    /// and copying the JSON). With bodies, the read stops before the event that would take
+    /// its bodies past `maxBytes`, but returns the first event whatever its size, so that
+    /// memory is bounded in bytes as well as events and a large event still makes progress.
+    /// A read may stop short of the head (a reader's snapshot can lag the published head);
+    /// what it returns is always the next events, without gaps.
+    func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent]
     /// The next offset `processor` has to process in `stream` (0 when it never committed).
     func cursor(processor: String, stream: String) async throws -> Int64
     /// Durably records that `processor` has processed everything before `offset`.
@@ -211,12 +214,12 @@ public protocol EventLog: Sendable {
 
 extension EventLog {
     /// Reads up to `limit` events of `stream`, bodies included, from `offset` on.
-    public func read(stream: String, from offset: Int64, limit: Int) async throws -> [StoredEvent] {
-        try await read(stream: stream, from: offset, limit: limit, bodies: true, partition: nil)
+    public func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int = .max) async throws -> [StoredEvent] {
+        try await read(stream: stream, from: offset, limit: limit, maxBytes: maxBytes, bodies: true, partition: nil)
     }
 
     /// Reads up to `limit` events of `stream` from `offset` on, with or without bodies.
-    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool) async throws -> [StoredEvent] {
-        try await read(stream: stream, from: offset, limit: limit, bodies: bodies, partition: nil)
+    public func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int = .max, bodies: Bool) async throws -> [StoredEvent] {
+        try await read(stream: stream, from: offset, limit: limit, maxBytes: maxBytes, bodies: bodies, partition: nil)
     }
 }

@@ -107,12 +107,13 @@ public enum EventflowApplication {
             log: log,
             parsers: Dictionary(uniqueKeysWithValues: configuration.streams.map { ($0.name, IngestParser(schema: $0)) }),
             metrics: metrics, apiKey: apiKey, maxBodyBytes: configuration.maxBodyBytes, maxFutureSkew: configuration.maxFutureSkew,
-            inflight: InflightBodyBudget(limit: configuration.connections.maxInflightBodyBytes),
+            inflight: ByteBudget(limit: configuration.connections.maxInflightBodyBytes),
             acceptsEvents: configuration.role.ingests
         ).addRoutes(to: router)
         let readRoutes = router.group()
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }
-        StreamReadController(log: log).addRoutes(to: readRoutes)
+        StreamReadController(log: log, maxBodyBytes: configuration.maxBodyBytes, pages: ByteBudget(limit: configuration.connections.maxInflightReadBytes))
+            .addRoutes(to: readRoutes)
         DeadLetterController(log: log).addRoutes(to: readRoutes)
         func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
         if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {

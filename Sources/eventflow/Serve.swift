@@ -187,10 +187,16 @@ struct EdgeOptions: ParsableArguments {
         help: "Bytes of request bodies read at once before the log admits them; a request past it gets 503 with Retry-After before its body is read (default: 268435456).")
     var maxInflightBodyBytes: Int?
 
+    @Option(
+        name: .customLong("max-inflight-read-bytes"),
+        help: "Bytes of read-API pages built and written at once; each page reserves its limit (4 MiB of events or the body limit, whichever is larger, plus 512 bytes an event) and a read past it gets 503 with Retry-After (default: 67108864).")
+    var maxInflightReadBytes: Int?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         let settings = EdgeSettings(
             idleTimeout: idleTimeout, headerTimeout: headerTimeout, bodyTimeout: bodyTimeout, maxConnections: maxConnections,
-            maxFutureSkew: maxFutureSkew, maxRetryAfter: maxRetryAfter, maxInflightBodyBytes: maxInflightBodyBytes)
+            maxFutureSkew: maxFutureSkew, maxRetryAfter: maxRetryAfter, maxInflightBodyBytes: maxInflightBodyBytes,
+            maxInflightReadBytes: maxInflightReadBytes)
         do {
             try settings.apply(to: &configuration, naming: \.flag)
         } catch {

@@ -140,6 +140,28 @@ import Testing
         #expect(scheduler.outstanding == 7)
     }
 
+    /// What the scheduler holds is counted in bytes as well as events: an event weighs its
+    /// bytes until it is done, also while an older one is stuck at the head, and once only.
+    @Test func holdsTheBytesOfEventsNotDone() {
+        var scheduler = Scheduler(configuration: .init(concurrency: 4), startingAt: 0)
+        for offset in Int64(0)..<4 { scheduler.add(offset: offset, item: "e\(offset)", bytes: 1_000) }
+        #expect(scheduler.outstandingBytes == 4_000)
+        for _ in 0..<4 { _ = scheduler.next(now: 0) }
+        scheduler.complete([0], .retry(retryAfter: nil), now: 0, random: 0)
+        scheduler.complete([1], .delivered, now: 0, random: 0)
+        scheduler.complete([2], .deadLettered, now: 0, random: 0)
+        // Behind the stuck head, the delivered events no longer weigh anything.
+        #expect(scheduler.committableOffset == 0)
+        #expect(scheduler.outstanding == 4)
+        #expect(scheduler.outstandingBytes == 2_000)
+        scheduler.complete([3], .delivered, now: 0, random: 0)
+        #expect(scheduler.outstandingBytes == 1_000)
+        #expect(sent(scheduler.next(now: 100)) == [0])
+        scheduler.complete([0], .delivered, now: 100, random: 0)
+        #expect(scheduler.outstandingBytes == 0)
+        #expect(scheduler.committableOffset == 4)
+    }
+
     @Test func retriesAfterTheBackoffAndRetryAfter() {
         var scheduler = scheduler(concurrency: 1, events: 2)
         _ = scheduler.next(now: 0)

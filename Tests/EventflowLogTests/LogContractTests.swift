@@ -85,10 +85,10 @@ import Testing
         try await withLog(backend.fresh()) { log, _ in
             _ = try await log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
             let partition = StreamPartition(index: 1, count: 3)
-            let read = try await log.read(stream: "events", from: 2, limit: 10, bodies: true, partition: partition)
+            let read = try await log.read(stream: "events", from: 2, limit: 10, maxBytes: .max, bodies: true, partition: partition)
             #expect(read.map(\.offset) == [4, 7])
             #expect(read.map(\.id) == ["e4", "e7"])
-            #expect(try await log.read(stream: "events", from: 0, limit: 2, bodies: false, partition: partition).map(\.offset) == [1, 4])
+            #expect(try await log.read(stream: "events", from: 0, limit: 2, maxBytes: .max, bodies: false, partition: partition).map(\.offset) == [1, 4])
             let name = partition.processorName("deliver")
             #expect(try await log.acquireLease(processor: name, stream: "events"))
             try await log.commitCursor(processor: name, stream: "events", to: 5)
@@ -99,6 +99,28 @@ import Testing
             #expect(backlog[0].oldestUnprocessedAgeSeconds > 0)
             try await log.commitCursor(processor: name, stream: "events", to: 8)
             #expect(try await log.backlog().map(\.events) == [0])
+        }
+    }
+
+    /// A read with bodies ends before the event that would take them past `maxBytes`, but
+    /// always brings the first event, however large; without bodies the bytes do not count.
+    @Test(arguments: LogBackend.allCases) func readsStopAtTheirBytesButAlwaysBringOneEvent(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
+            // Bodies of 11 bytes each: {"id":"e0"} … {"id":"e9"}.
+            _ = try await log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
+            #expect(try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 35).map(\.offset) == [0, 1, 2])
+            #expect(try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 33).map(\.offset) == [0, 1, 2])
+            #expect(try await log.read(stream: "events", from: 4, limit: 10, maxBytes: 5).map(\.offset) == [4])
+            #expect(try await log.read(stream: "events", from: 0, limit: 2, maxBytes: 1_000).map(\.offset) == [0, 1])
+            #expect(try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 5, bodies: false).count == 10)
+            let partition = StreamPartition(index: 1, count: 3)
+            let partitionRead = try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 25, bodies: true, partition: partition)
+            #expect(partitionRead.map(\.offset) == [1, 4])
+            let large = LogRecord(id: "large", key: nil, eventTimeMs: nil, body: ByteBuffer(string: #"{"filler":"\#(String(repeating: "x", count: 100_000))"}"#))
+            _ = try await log.append(stream: "events", records: [large] + records(["after"]))
+            let alone = try await log.read(stream: "events", from: 10, limit: 10, maxBytes: 1_000)
+            #expect(alone.map(\.id) == ["large"])
+            #expect(alone.first?.body.readableBytes == 100_013)
         }
     }
 

@@ -211,6 +211,58 @@ final class RequestCount: Sendable {
     }
 }
 
+/// The read API's pages are bounded in bytes as well as events, and share a byte budget.
+@Suite struct ReadPageBoundTests {
+    static func largeEvent(_ id: String) -> String {
+        #"{"id":"\#(id)","name":"n","timestamp":1,"body":""# + String(repeating: "x", count: 1_000_000) + #""}"#
+    }
+
+    @Test func aPageEndsAtItsBytesAndSaysWhereToGoOn() async throws {
+        try await withServer { client, _ in
+            for batch in 0..<2 {
+                let body = (0..<3).map { Self.largeEvent("large-\(batch)-\($0)") }.joined(separator: "\n")
+                #expect(try await client.ingest("events", body, contentType: "application/x-ndjson").status == .accepted)
+            }
+            // Six events of 1 MB: a page of at most 4 MiB of bodies holds four.
+            let first = try await client.execute(uri: "/v1/streams/events/events?from=0&limit=100", method: .get)
+            #expect(first.status == .ok)
+            #expect((first.json["events"] as? [Any])?.count == 4)
+            #expect(first.json["next_offset"] as? Int == 4)
+            let second = try await client.execute(uri: "/v1/streams/events/events?from=4&limit=100", method: .get)
+            #expect((second.json["events"] as? [Any])?.count == 2)
+            #expect(second.json["next_offset"] as? Int == 6)
+        }
+    }
+
+    @Test func aReadThatDoesNotFitTheBudgetGets503() async throws {
+        // A budget smaller than one page (the flag refuses such a value; set here to see the refusal).
+        let event = #"{"id":"a","name":"n","timestamp":1}"#
+        try await withServer({ $0.connections.maxInflightReadBytes = 1 << 20 }) { client, _ in
+            #expect(try await client.ingest("events", event).status == .accepted)
+            let refused = try await client.execute(uri: "/v1/streams/events/events?from=0&limit=10", method: .get)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(refused.headers[.retryAfter] == "1")
+        }
+        try await withServer(storage: .sqlite) { client, _ in
+            let accepted = try await client.ingest("events", event).status
+            #expect(accepted == .accepted)
+            // Sequential reads give their reservation back: a hundred in a row all fit.
+            var statuses: Set<HTTPResponse.Status> = []
+            for _ in 0..<100 {
+                statuses.insert(try await client.execute(uri: "/v1/streams/events/events?from=0&limit=10000", method: .get).status)
+            }
+            #expect(statuses == [.ok])
+        }
+    }
+
+    @Test func theReadBudgetCannotBeSmallerThanAPage() {
+        var configuration = ServerConfiguration()
+        #expect {
+            try EdgeSettings(maxInflightReadBytes: 1 << 20).apply(to: &configuration, naming: \.flag)
+        } throws: { "\($0)".hasPrefix("--max-inflight-read-bytes") }
+    }
+}
+
 /// Peers answering absurdly cost only their own requests.
 @Suite struct HostilePeerTests {
     /// A peer that answers each path's first request with `first`, and later ones 200.

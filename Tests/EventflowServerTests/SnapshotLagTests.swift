@@ -58,13 +58,13 @@ private final class LaggingSnapshotLog: EventLog {
     var streams: [String] { base.streams }
     var health: LogHealth { base.health }
 
-    func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
+    func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
         let head = base.headOffset(stream: stream)
         let visible = visibleHead.withLock { heads in
             defer { heads[stream] = head }
             return heads[stream] ?? 0
         }
-        let events = try await base.read(stream: stream, from: offset, limit: limit, bodies: bodies, partition: partition)
+        let events = try await base.read(stream: stream, from: offset, limit: limit, maxBytes: maxBytes, bodies: bodies, partition: partition)
         let seen = events.prefix { $0.offset < visible }
         if seen.count < events.count { shortened.add(1, ordering: .relaxed) }
         return Array(seen)

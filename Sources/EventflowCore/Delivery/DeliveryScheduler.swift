@@ -60,7 +60,11 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
     }
 
     private struct Entry: Sendable {
-        var item: Item
+        /// The event while it is not done; dropped once it is, so a stuck head keeps only
+        /// the events still to send in memory, not every one delivered after it.
+        var item: Item?
+        /// What the item weighs (its body's bytes), counted in `outstandingBytes` while it is held.
+        var bytes: Int
         var failures = 0
         var firstAttemptAt: Double?
         var retryAt: Double?
@@ -106,13 +110,16 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
     public var committableOffset: Int64 { head < entries.count ? baseOffset + stride * Int64(head) : scannedTo }
     /// Where reading the stream goes on: every event of this scheduler's before it has been added.
     public var readOffset: Int64 { scannedTo }
-    /// Events added and not yet done.
+    /// Events added from the head on (the oldest not done) to the newest.
     public var outstanding: Int { entries.count - head }
+    /// Bytes of the events added and not yet done: what the scheduler holds in memory.
+    public private(set) var outstandingBytes = 0
 
-    /// Adds the next event this scheduler owns.
-    public mutating func add(offset: Int64, item: Item) {
+    /// Adds the next event this scheduler owns; `bytes` is what it weighs while held.
+    public mutating func add(offset: Int64, item: Item, bytes: Int = 0) {
         precondition(offset == nextOffset, "events must be added in offset order without gaps")
-        entries.append(Entry(item: item))
+        entries.append(Entry(item: item, bytes: bytes))
+        outstandingBytes += bytes
         scannedTo = offset + 1
     }
 
@@ -184,7 +191,10 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
             entries[index].inFlight = false
             switch completion {
             case .delivered, .deadLettered:
+                guard !entries[index].done else { continue }
                 entries[index].done = true
+                entries[index].item = nil
+                outstandingBytes -= entries[index].bytes
             case .retry(let retryAfter):
                 entries[index].failures += 1
                 let delay = configuration.retry.delay(afterFailures: entries[index].failures, random: random, retryAfter: retryAfter)
@@ -204,7 +214,8 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
         return batch.map { index in
             entries[index].inFlight = true
             if entries[index].firstAttemptAt == nil { entries[index].firstAttemptAt = now }
-            return Dispatch(offset: baseOffset + stride * Int64(index), item: entries[index].item, attempt: entries[index].failures + 1)
+            guard let item = entries[index].item else { preconditionFailure("a done event was chosen to be sent") }
+            return Dispatch(offset: baseOffset + stride * Int64(index), item: item, attempt: entries[index].failures + 1)
         }
     }
 

@@ -119,7 +119,9 @@ public final class PostgresEventLog: EventLog, Service {
         return try await groupCommit.append(stream: stream, records: records)
     }
 
-    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
+    public func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws
+        -> [StoredEvent]
+    {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         // The head comes from the same snapshot as the rows: everything below it is committed and visible.
         // A partition's next `limit` events lie below offset + limit × count (offsets are dense); saying
@@ -138,8 +140,14 @@ public final class PostgresEventLog: EventLog, Service {
         var events: [StoredEvent] = []
         events.reserveCapacity(min(limit, 10_000))
         if bodies {
-            let rows = try await pooledRows(
-                PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body " + bounded, binds: binds), logger: logger)
+            // The bytes of the bodies before each row (octet_length reads a stored value's size without
+            // detoasting it); rows whose predecessors already fill maxBytes stay in the database.
+            binds.append(Int64(maxBytes))
+            let columns = "event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body"
+            let sql =
+                "SELECT \(columns) FROM (SELECT \(columns), sum(octet_length(body)) OVER (ORDER BY event_offset) - octet_length(body) AS before "
+                + bounded + ") AS page WHERE before = 0 OR before + octet_length(body) <= $\(binds.count) ORDER BY event_offset"
+            let rows = try await pooledRows(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             for row in rows {
                 let (offset, acceptedAt, id, key, time, body) = try row.decode((Int64, Int64, String?, String?, Int64?, ByteBuffer).self)
                 events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: body))

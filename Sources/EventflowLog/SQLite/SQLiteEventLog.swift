@@ -120,20 +120,37 @@ public final class SQLiteEventLog: EventLog, Service {
         return try await groupCommit.append(stream: stream, records: records)
     }
 
-    public func read(stream: String, from offset: Int64, limit: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent] {
+    public func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws
+        -> [StoredEvent]
+    {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         // Rows of a commit become visible to this connection a moment before the writer
         // publishes the new head; reading only below the published head keeps every
         // offset a reader sees within what `headOffset` and cursor commits accept.
         let head = headOffset(stream: stream)
         // A partition's next `limit` events lie below offset + limit × count (offsets are dense).
-        let end = partition.map { min(head, offset + Int64(limit) * Int64($0.count)) } ?? head
-        var bindings: [SQLiteData] = [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(end))]
-        if let partition { bindings += [.integer(SQLiteInt64(partition.count)), .integer(SQLiteInt64(partition.index))] }
+        var end = partition.map { min(head, offset + Int64(limit) * Int64($0.count)) } ?? head
+        let inPartition = partition == nil ? "" : " AND event_offset % ? = ?"
+        func bindings() -> [SQLiteData] {
+            var bindings: [SQLiteData] = [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(end))]
+            if let partition { bindings += [.integer(SQLiteInt64(partition.count)), .integer(SQLiteInt64(partition.index))] }
+            return bindings + [.integer(SQLiteInt64(limit))]
+        }
+        let range = "FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? AND event_offset < ?\(inPartition) ORDER BY event_offset LIMIT ?"
+        if bodies, maxBytes < .max {
+            // The bodies' sizes first (length() reads a row's header, not its body), to end the read where the bytes run out.
+            let sizes = try await reader.query("SELECT event_offset, length(body) AS size " + range, bindings())
+            var total = 0
+            for (index, row) in sizes.enumerated() {
+                total += row.column("size")?.integer ?? 0
+                if index > 0, total > maxBytes {
+                    end = Int64(row.column("event_offset")?.integer ?? 0)
+                    break
+                }
+            }
+        }
         let rows = try await reader.query(
-            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") FROM \(SQLiteSchema.table(stream)) "
-                + "WHERE event_offset >= ? AND event_offset < ?\(partition == nil ? "" : " AND event_offset % ? = ?") ORDER BY event_offset LIMIT ?",
-            bindings + [.integer(SQLiteInt64(limit))])
+            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") " + range, bindings())
         return rows.map { row in
             StoredEvent(
                 stream: stream,

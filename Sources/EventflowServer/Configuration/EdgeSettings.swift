@@ -13,10 +13,11 @@ public struct EdgeSettings: Sendable, Decodable {
     public var maxFutureSkew: String?
     public var maxRetryAfter: String?
     public var maxInflightBodyBytes: Int?
+    public var maxInflightReadBytes: Int?
 
     public init(
         idleTimeout: String? = nil, headerTimeout: String? = nil, bodyTimeout: String? = nil, maxConnections: Int? = nil,
-        maxFutureSkew: String? = nil, maxRetryAfter: String? = nil, maxInflightBodyBytes: Int? = nil
+        maxFutureSkew: String? = nil, maxRetryAfter: String? = nil, maxInflightBodyBytes: Int? = nil, maxInflightReadBytes: Int? = nil
     ) {
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
@@ -25,6 +26,7 @@ public struct EdgeSettings: Sendable, Decodable {
         self.maxFutureSkew = maxFutureSkew
         self.maxRetryAfter = maxRetryAfter
         self.maxInflightBodyBytes = maxInflightBodyBytes
+        self.maxInflightReadBytes = maxInflightReadBytes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -36,6 +38,7 @@ public struct EdgeSettings: Sendable, Decodable {
         maxFutureSkew = try container.decodeIfPresent(String.self, forKey: .maxFutureSkew)
         maxRetryAfter = try container.decodeIfPresent(String.self, forKey: .maxRetryAfter)
         maxInflightBodyBytes = try container.decodeIfPresent(Int.self, forKey: .maxInflightBodyBytes)
+        maxInflightReadBytes = try container.decodeIfPresent(Int.self, forKey: .maxInflightReadBytes)
     }
 
     /// Names a setting in errors the way the user wrote it (`--idle-timeout`, `server.idle_timeout`).
@@ -47,6 +50,7 @@ public struct EdgeSettings: Sendable, Decodable {
         case maxFutureSkew = "max_future_skew"
         case maxRetryAfter = "max_retry_after"
         case maxInflightBodyBytes = "max_inflight_body_bytes"
+        case maxInflightReadBytes = "max_inflight_read_bytes"
 
         /// The command-line flag: `--idle-timeout`.
         public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
@@ -73,6 +77,13 @@ public struct EdgeSettings: Sendable, Decodable {
         if let maxInflightBodyBytes {
             guard maxInflightBodyBytes >= 1024 else { throw ConfigError("\(name(.maxInflightBodyBytes)) must be at least 1024") }
             configuration.connections.maxInflightBodyBytes = maxInflightBodyBytes
+        }
+        if let maxInflightReadBytes {
+            let page = StreamReadPage.reservation(limit: StreamReadPage.maxLimit, maxBodyBytes: configuration.maxBodyBytes)
+            guard maxInflightReadBytes >= page else {
+                throw ConfigError("\(name(.maxInflightReadBytes)) must be at least \(page), the bytes one full page of the read API reserves")
+            }
+            configuration.connections.maxInflightReadBytes = maxInflightReadBytes
         }
         if let skew = try duration(maxFutureSkew, .maxFutureSkew, atLeast: 0) { configuration.maxFutureSkew = skew }
         if let pause = try duration(maxRetryAfter, .maxRetryAfter, atLeast: 0) {

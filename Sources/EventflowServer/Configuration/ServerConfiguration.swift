@@ -121,6 +121,9 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// that would pass it gets 503 with `Retry-After` before its body is read. With
     /// `maxConnections` it bounds what clients can make the process hold.
     public var maxInflightBodyBytes = 256 << 20
+    /// Bytes of read-API pages being built and written at once; a read that would pass it
+    /// gets 503 with `Retry-After`. Each page reserves its byte limit (below) up front.
+    public var maxInflightReadBytes = 64 << 20
 
     public init() {}
 }

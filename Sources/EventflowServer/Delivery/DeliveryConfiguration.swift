@@ -25,6 +25,9 @@ public struct DeliveryConfiguration: Sendable {
     public var enrichment: [String: String]
     /// Events read ahead of the cursor at most.
     public var readAhead: Int
+    /// Bytes of event bodies read ahead and not yet delivered at most (across partitions);
+    /// a single event larger than a partition's share is still read, alone.
+    public var readAheadBytes: Int
 
     public init(
         targetURL: String = "http://127.0.0.1:9090/deliver",
@@ -37,6 +40,7 @@ public struct DeliveryConfiguration: Sendable {
         retry: RetrySchedule = RetrySchedule(initial: 0.1, maximum: 10, multiplier: 2),
         enrichment: [String: String] = ["brand": "testBrand"],
         readAhead: Int = 20_000,
+        readAheadBytes: Int = 64 << 20,
         partitions: Int? = nil
     ) {
         self.targetURL = targetURL
@@ -49,6 +53,7 @@ public struct DeliveryConfiguration: Sendable {
         self.retry = retry
         self.enrichment = enrichment
         self.readAhead = readAhead
+        self.readAheadBytes = readAheadBytes
         self.partitions = partitions
     }
 

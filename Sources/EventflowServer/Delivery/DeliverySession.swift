@@ -172,18 +172,21 @@ final class DeliverySession: Sendable {
         }
     }
 
-    /// Reads the partition's next events into the scheduler, up to its part of the read-ahead limit.
+    /// Reads the partition's next events into the scheduler, up to its part of the read-ahead
+    /// limits in events and in bytes.
     private func readAhead(into scheduler: inout Scheduler) async {
         let room = max(1_000, configuration.readAhead / partitions) - scheduler.outstanding
+        let byteRoom = configuration.readAheadBytes / partitions - scheduler.outstandingBytes
         let head = log.headOffset(stream: DeliverProcessor.stream)
-        guard room > 0, scheduler.readOffset < head else { return }
+        guard room > 0, byteRoom > 0, scheduler.readOffset < head else { return }
         let limit = min(room, 1_000)
         let from = scheduler.readOffset
         // The read can hold at most `limit` events of the partition, all below windowEnd (offsets are dense).
         let windowEnd = min(head, from + Int64(limit) * Int64(partitions))
         do {
-            let events = try await log.read(stream: DeliverProcessor.stream, from: from, limit: limit, bodies: true, partition: partitions > 1 ? partition : nil)
-            for event in events { scheduler.add(offset: event.offset, item: event) }
+            let events = try await log.read(
+                stream: DeliverProcessor.stream, from: from, limit: limit, maxBytes: byteRoom, bodies: true, partition: partitions > 1 ? partition : nil)
+            for event in events { scheduler.add(offset: event.offset, item: event, bytes: event.body.readableBytes) }
             // A read can come back short of the head read before it (a reader's snapshot may lag the
             // published head); only one that held every event of the partition below windowEnd moves past them.
             if events.count >= partition.events(from: from, to: windowEnd) { scheduler.scanned(upTo: windowEnd) }

@@ -15,7 +15,7 @@ struct IngestController<Context: RequestContext>: Sendable {
     /// How far ahead of this server's clock an event time may lie.
     let maxFutureSkew: Duration
     /// Bytes of bodies being read at once, over every request.
-    let inflight: InflightBodyBudget
+    let inflight: ByteBudget
     /// False in a `--role processor` process: ingest requests get 421 and are sent elsewhere.
     let acceptsEvents: Bool
 

@@ -20,6 +20,8 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
     private let stopping = Atomic<Bool>(false)
     /// Events read per query when catching up.
     private let readChunk = 2000
+    /// Bytes of event bodies one read brings in at most (a larger single event comes alone).
+    static var readMaxBytes: Int { 16 << 20 }
 
     init(log: any EventLog, policy: BatchFlushPolicy, metrics: ProcessorMetrics, logger: Logger, makeStep: @escaping @Sendable () -> Step) {
         self.log = log
@@ -75,7 +77,8 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
             let stopping = isStopping
             var read = 0
             if !stopping, batch.room > 0, next < log.headOffset(stream: step.stream) {
-                let events = try await log.read(stream: step.stream, from: next, limit: min(batch.room, readChunk), bodies: step.readsBodies)
+                let events = try await log.read(
+                    stream: step.stream, from: next, limit: min(batch.room, readChunk), maxBytes: Self.readMaxBytes, bodies: step.readsBodies)
                 try await step.apply(events, log: log)
                 read = events.count
                 next += Int64(read)
