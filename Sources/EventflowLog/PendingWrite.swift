@@ -9,7 +9,7 @@ enum PendingWrite: Sendable {
     case append(stream: String, records: [LogRecord], CheckedContinuation<Result<AppendResult, EventLogError>, Never>)
     case cursor(CursorKey, offset: Int64, CheckedContinuation<Result<Void, EventLogError>, Never>)
     case deadLetters([DeadLetter], CheckedContinuation<Result<Void, EventLogError>, Never>)
-    case replay(stream: String, ids: [String]?, CheckedContinuation<Result<Int, EventLogError>, Never>)
+    case replay(DeadLetterSelection, CheckedContinuation<Result<Int, EventLogError>, Never>)
     /// A processor's state change (with or without a cursor move), or its schema.
     case state(StateCommit, CheckedContinuation<Result<Void, EventLogError>, Never>)
 
@@ -41,7 +41,7 @@ extension Array where Element == PendingWrite {
                 continuation.resume(returning: failed.map { .failure($0) } ?? .success(outcome.appended[index]!))
             case .cursor(_, _, let continuation), .deadLetters(_, let continuation), .state(_, let continuation):
                 continuation.resume(returning: failed.map { .failure($0) } ?? .success(()))
-            case .replay(_, _, let continuation):
+            case .replay(_, let continuation):
                 continuation.resume(returning: failed.map { .failure($0) } ?? .success(outcome.replayed[index] ?? 0))
             }
         }

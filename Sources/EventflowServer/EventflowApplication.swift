@@ -112,9 +112,9 @@ public enum EventflowApplication {
         ).addRoutes(to: router)
         let readRoutes = router.group()
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }
-        StreamReadController(log: log, maxBodyBytes: configuration.maxBodyBytes, pages: ByteBudget(limit: configuration.connections.maxInflightReadBytes))
-            .addRoutes(to: readRoutes)
-        DeadLetterController(log: log).addRoutes(to: readRoutes)
+        let pages = ByteBudget(limit: configuration.connections.maxInflightReadBytes)
+        StreamReadController(log: log, maxBodyBytes: configuration.maxBodyBytes, pages: pages).addRoutes(to: readRoutes)
+        DeadLetterController(log: log, maxBodyBytes: configuration.maxBodyBytes, pages: pages).addRoutes(to: readRoutes)
         func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
         if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
             UniqueUsersController(log: log, configuration: uniqueUsers).addRoutes(to: readRoutes)

@@ -48,11 +48,19 @@ struct DeadLetters: AsyncParsableCommand {
 
         @OptionGroup var connection: Connection
 
-        @Option(help: "Most dead letters to print.")
-        var limit = 1_000
+        @Option(help: "Most dead letters to print, 1 to 1000 (the server's page size); with more, see --from.")
+        var limit = 100
+
+        @Option(help: "Print the letters from this event offset on (the next_offset of the page before) (default: 0).")
+        var from: Int64 = 0
+
+        func validate() throws {
+            guard (1...1_000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000") }
+            guard from >= 0 else { throw ValidationError("--from must be a non-negative offset") }
+        }
 
         func run() async throws {
-            print(try await connection.send("/v1/dead-letters?stream=\(connection.stream)&limit=\(limit)", method: .GET))
+            print(try await connection.send("/v1/dead-letters?stream=\(connection.stream)&limit=\(limit)&from=\(from)", method: .GET))
         }
     }
 

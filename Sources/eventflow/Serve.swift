@@ -189,7 +189,7 @@ struct EdgeOptions: ParsableArguments {
 
     @Option(
         name: .customLong("max-inflight-read-bytes"),
-        help: "Bytes of read-API pages built and written at once; each page reserves its limit (4 MiB of events or the body limit, whichever is larger, plus 512 bytes an event) and a read past it gets 503 with Retry-After (default: 67108864).")
+        help: "Bytes of read-API pages (events, dead letters) built and written at once; each reserves what it may hold (4 MiB of bodies or the body limit, whichever is larger, plus 512 bytes an event or 10 KiB a dead letter), and one past it gets 503 with Retry-After (default: 67108864).")
     var maxInflightReadBytes: Int?
 
     func apply(to configuration: inout ServerConfiguration) throws {

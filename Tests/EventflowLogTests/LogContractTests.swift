@@ -124,6 +124,39 @@ import Testing
         }
     }
 
+    /// A replay moves at most a chunk of letters (in count and in bytes, at least one) per
+    /// transaction, only those stored below the offset it names, and the chunks together
+    /// move every letter once.
+    @Test(arguments: LogBackend.allCases) func replaysDeadLettersInChunksBoundedInLettersAndBytes(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { log, _ in
+            _ = try await log.append(stream: "events", records: records((0..<6).map { "d\($0)" }))
+            let stored = try await log.read(stream: "events", from: 0, limit: 10)
+            try await log.recordDeadLetters(stored.map { DeadLetter(event: $0, status: 422, response: "no", failedAtMs: 1) })
+            func select(ids: [String]? = nil, below: Int64 = 6, limit: Int = 100, maxBytes: Int = 1 << 20) -> DeadLetterSelection {
+                DeadLetterSelection(stream: "events", ids: ids, belowOffset: below, limit: limit, maxBytes: maxBytes)
+            }
+            // Bodies of 11 bytes: {"id":"d0"} … Listed a page at a time, in letters and in bytes:
+            #expect(try await log.deadLetters(stream: "events", from: 2, limit: 10, maxBytes: 25).map(\.offset) == [2, 3])
+            #expect(try await log.deadLetters(stream: "events", from: 5, limit: 10, maxBytes: 1).map(\.offset) == [5])
+            #expect(try await log.deadLetters(stream: "events", from: 0, limit: 3, maxBytes: 1 << 20).map(\.offset) == [0, 1, 2])
+            #expect(try await log.replayDeadLetters(select(limit: 2)) == 2)
+            #expect(try await log.replayDeadLetters(select(maxBytes: 25)) == 2)
+            #expect(try await log.replayDeadLetters(select(maxBytes: 1)) == 1)
+            #expect(try await log.deadLetters(stream: "events", limit: 10).map(\.id) == ["d5"])
+            #expect(try await log.replayDeadLetters(select(below: 5)) == 0)
+            #expect(try await log.replayDeadLetters(select(ids: ["d1"])) == 0)
+            #expect(try await log.replayDeadLetters(select(ids: ["d5"])) == 1)
+            let replayed = try await log.read(stream: "events", from: 6, limit: 10)
+            #expect(replayed.map(\.id) == ["d0", "d1", "d2", "d3", "d4", "d5"])
+            #expect(replayed.map(\.offset) == [6, 7, 8, 9, 10, 11])
+            // Dead-lettered again, then all replayed in chunks of two: each once.
+            try await log.recordDeadLetters(replayed.map { DeadLetter(event: $0, status: 422, response: "no", failedAtMs: 2) })
+            #expect(try await log.replayAllDeadLetters(stream: "events", ids: nil, chunk: 2, maxBytes: 1 << 20) == 6)
+            #expect(try await log.deadLetters(stream: "events", limit: 10).isEmpty)
+            #expect(log.headOffset(stream: "events") == 18)
+        }
+    }
+
     /// Ordering holds are recorded per member of a group; on a shared log only members whose lease is live count.
     @Test(arguments: LogBackend.allCases) func recordsOrderingHoldsOfLiveMembers(backend: LogBackend) async throws {
         try await withLog(backend.fresh()) { log, _ in

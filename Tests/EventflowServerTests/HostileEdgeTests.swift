@@ -316,6 +316,39 @@ final class RequestCount: Sendable {
         }
     }
 
+    /// While the callback receiver fails, the dispatcher tracks at most its bound of
+    /// retrying callbacks; the others stay pending in the table and all fire once it is back.
+    @Test func aFailingCallbackReceiverCostsABoundedRetryTable() async throws {
+        let receiverUp = Atomic(false)
+        let attempted = Mutex(Set<String>())
+        let router = Router()
+        router.post("/callbacks") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            guard receiverUp.load(ordering: .relaxed) else {
+                if let key = request.headers[HTTPField.Name("Idempotency-Key")!] { attempted.withLock { _ = $0.insert(key) } }
+                return Response(status: .serviceUnavailable)
+            }
+            return Response(status: .ok)
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { peer in
+            try await withServer({ configuration in
+                configuration.accounts = AccountsConfiguration(
+                    callbackURL: "http://127.0.0.1:\(peer.port!)/callbacks", retry: RetrySchedule(initial: 0.05, maximum: 0.2, multiplier: 2))
+                configuration.accounts?.maxRetryingCallbacks = 5
+            }) { client, _ in
+                let accounts = (0..<40).map { #"{"id":"acct-\#($0)","accountType":"mint","tokens":1,"callbackTimeMs":0,"version":1}"# }
+                let status = try await client.ingest("accounts", accounts.joined(separator: "\n"), contentType: "application/x-ndjson").status
+                #expect(status == .accepted)
+                try await client.pollMetric("eventflow_account_callback_retries_waiting") { ($0 ?? 0) >= 5 }
+                // Two seconds of retries against the failing receiver: never more than five callbacks tried.
+                try await Task.sleep(for: .seconds(2))
+                #expect(attempted.withLock { $0.count } == 5)
+                receiverUp.store(true, ordering: .relaxed)
+                try await client.pollMetric("eventflow_account_callbacks_fired_total", timeout: .seconds(30)) { $0 == 40 }
+            }
+        }
+    }
+
     @Test func aStoredEventThatCannotBeSentIsDeadLetteredAndDeliveryMovesOn() async throws {
         // An id no header can carry, stored before ingest refused such ids.
         let directory = temporaryDirectory()

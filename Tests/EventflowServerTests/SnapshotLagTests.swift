@@ -81,8 +81,10 @@ private final class LaggingSnapshotLog: EventLog {
     func headOffset(stream: String) -> Int64 { base.headOffset(stream: stream) }
     func backlog() async throws -> [BacklogEntry] { try await base.backlog() }
     func recordDeadLetters(_ letters: [DeadLetter]) async throws { try await base.recordDeadLetters(letters) }
-    func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] { try await base.deadLetters(stream: stream, limit: limit) }
-    func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int { try await base.replayDeadLetters(stream: stream, ids: ids) }
+    func deadLetters(stream: String, from: Int64, limit: Int, maxBytes: Int) async throws -> [DeadLetter] {
+        try await base.deadLetters(stream: stream, from: from, limit: limit, maxBytes: maxBytes)
+    }
+    func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int { try await base.replayDeadLetters(selection) }
     func prepareState(_ schema: [String]) async throws { try await base.prepareState(schema) }
     func commitState(_ commit: StateCommit) async throws { try await base.commitState(commit) }
     func queryState(_ statement: StateStatement) async throws -> [StateRow] { try await base.queryState(statement) }

@@ -210,16 +210,23 @@ public final class PostgresEventLog: EventLog, Service {
         try await groupCommit.control { .deadLetters(letters, $0) }
     }
 
-    public func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] {
+    public func deadLetters(stream: String, from: Int64, limit: Int, maxBytes: Int) async throws -> [DeadLetter] {
+        // A running sum of the bodies' sizes (octet_length reads a stored value's size without
+        // detoasting it) leaves the letters past maxBytes in the database.
         try PostgresSchema.deadLetters(
             await pooledRows(
-                "SELECT \(unescaped: PostgresSchema.deadLetterColumns) FROM eventflow_dead_letters WHERE stream = \(stream) ORDER BY event_offset LIMIT \(Int64(limit))",
+                """
+                SELECT \(unescaped: PostgresSchema.deadLetterColumns) FROM (SELECT *, octet_length(body) AS size, \
+                sum(octet_length(body)) OVER (ORDER BY event_offset) AS upto FROM eventflow_dead_letters \
+                WHERE stream = \(stream) AND event_offset >= \(from) ORDER BY event_offset LIMIT \(Int64(limit))) AS page \
+                WHERE upto = size OR upto <= \(Int64(maxBytes)) ORDER BY event_offset
+                """,
                 logger: logger))
     }
 
-    public func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int {
-        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        return try await groupCommit.control { .replay(stream: stream, ids: ids, $0) }
+    public func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        guard streams.contains(selection.stream) else { throw EventLogError.unknownStream(selection.stream) }
+        return try await groupCommit.control { .replay(selection, $0) }
     }
 
     public var health: LogHealth { groupCommit.health }
@@ -486,9 +493,9 @@ public final class PostgresEventLog: EventLog, Service {
             do {
                 for (index, write) in Self.inLockOrder(batch) {
                     switch write {
-                    case .replay(let stream, let ids, _):
-                        let requeued = try await PostgresSchema.takeDeadLetters(connection, stream: stream, ids: ids, logger: logger)
-                        recordsByStream[stream, default: []] += requeued.map(\.record)
+                    case .replay(let selection, _):
+                        let requeued = try await PostgresSchema.takeDeadLetters(connection, selection, logger: logger)
+                        recordsByStream[selection.stream, default: []] += requeued.map(\.record)
                         outcome.replayed[index] = requeued.count
                     case .deadLetters(let letters, _):
                         for letter in letters { try await PostgresSchema.insertDeadLetter(connection, letter, logger: logger) }

@@ -189,17 +189,22 @@ enum PostgresSchema {
     }
 
     /// Deletes and returns the dead letters of `stream` (all, or those with these ids), oldest first.
-    static func takeDeadLetters(_ connection: PostgresConnection, stream: String, ids: [String]?, logger: Logger) async throws -> [DeadLetter] {
-        if let ids, ids.isEmpty { return [] }
-        let rows: PostgresRowSequence
-        if let ids {
-            rows = try await connection.queryIfOpen(
-                "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) AND event_id = ANY(\(ids)) RETURNING \(unescaped: deadLetterColumns)",
-                logger: logger)
-        } else {
-            rows = try await connection.queryIfOpen(
-                "DELETE FROM eventflow_dead_letters WHERE stream = \(stream) RETURNING \(unescaped: deadLetterColumns)", logger: logger)
-        }
+    /// Removes and returns the dead letters `selection` chooses, oldest first: a running sum
+    /// of the bodies' sizes (octet_length reads a stored value's size without detoasting it)
+    /// ends the chunk where its bytes run out.
+    static func takeDeadLetters(_ connection: PostgresConnection, _ selection: DeadLetterSelection, logger: Logger) async throws -> [DeadLetter] {
+        if let ids = selection.ids, ids.isEmpty { return [] }
+        let ids = selection.ids ?? []
+        let rows = try await connection.queryIfOpen(
+            """
+            WITH sized AS (SELECT event_offset, octet_length(body) AS size, sum(octet_length(body)) OVER (ORDER BY event_offset) AS upto \
+            FROM eventflow_dead_letters WHERE stream = \(selection.stream) AND event_offset < \(selection.belowOffset) \
+            AND (\(selection.ids == nil) OR event_id = ANY(\(ids))) ORDER BY event_offset LIMIT \(Int64(selection.limit))) \
+            DELETE FROM eventflow_dead_letters WHERE stream = \(selection.stream) \
+            AND event_offset IN (SELECT event_offset FROM sized WHERE upto = size OR upto <= \(Int64(selection.maxBytes))) \
+            RETURNING \(unescaped: deadLetterColumns)
+            """,
+            logger: logger)
         return try deadLetters(await rows.collect()).sorted { $0.offset < $1.offset }
     }
 

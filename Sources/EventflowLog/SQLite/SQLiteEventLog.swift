@@ -140,14 +140,7 @@ public final class SQLiteEventLog: EventLog, Service {
         if bodies, maxBytes < .max {
             // The bodies' sizes first (length() reads a row's header, not its body), to end the read where the bytes run out.
             let sizes = try await reader.query("SELECT event_offset, length(body) AS size " + range, bindings())
-            var total = 0
-            for (index, row) in sizes.enumerated() {
-                total += row.column("size")?.integer ?? 0
-                if index > 0, total > maxBytes {
-                    end = Int64(row.column("event_offset")?.integer ?? 0)
-                    break
-                }
-            }
+            if let last = SQLiteSchema.lastOffset(within: maxBytes, sizes: sizes) { end = min(end, last + 1) }
         }
         let rows = try await reader.query(
             "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") " + range, bindings())
@@ -202,16 +195,25 @@ public final class SQLiteEventLog: EventLog, Service {
         try await groupCommit.control { .deadLetters(letters, $0) }
     }
 
-    public func deadLetters(stream: String, limit: Int) async throws -> [DeadLetter] {
-        try await reader.query(
-            "SELECT \(SQLiteSchema.deadLetterColumns) FROM dead_letters WHERE stream = ? ORDER BY event_offset LIMIT ?",
-            [.text(stream), .integer(SQLiteInt64(limit))]
+    public func deadLetters(stream: String, from: Int64, limit: Int, maxBytes: Int) async throws -> [DeadLetter] {
+        var filter = "stream = ? AND event_offset >= ?"
+        var binds: [SQLiteData] = [.text(stream), .integer(SQLiteInt64(from))]
+        if maxBytes < .max {
+            let sizes = try await reader.query(
+                "SELECT event_offset, length(body) AS size FROM dead_letters WHERE \(filter) ORDER BY event_offset LIMIT ?",
+                binds + [.integer(SQLiteInt64(limit))])
+            guard let last = SQLiteSchema.lastOffset(within: maxBytes, sizes: sizes) else { return [] }
+            filter += " AND event_offset <= ?"
+            binds.append(.integer(SQLiteInt64(last)))
+        }
+        return try await reader.query(
+            "SELECT \(SQLiteSchema.deadLetterColumns) FROM dead_letters WHERE \(filter) ORDER BY event_offset LIMIT ?", binds + [.integer(SQLiteInt64(limit))]
         ).map(SQLiteSchema.deadLetter)
     }
 
-    public func replayDeadLetters(stream: String, ids: [String]?) async throws -> Int {
-        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        return try await groupCommit.control { .replay(stream: stream, ids: ids, $0) }
+    public func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        guard streams.contains(selection.stream) else { throw EventLogError.unknownStream(selection.stream) }
+        return try await groupCommit.control { .replay(selection, $0) }
     }
 
     public var health: LogHealth { groupCommit.health }
@@ -387,9 +389,9 @@ public final class SQLiteEventLog: EventLog, Service {
 
         let failure = await inWriteTransaction {
             for (index, write) in batch.enumerated() {
-                guard case .replay(let stream, let ids, _) = write else { continue }
-                let requeued = try await SQLiteSchema.takeDeadLetters(writer, stream: stream, ids: ids)
-                _ = appendRows(stream, requeued.map(\.record))
+                guard case .replay(let selection, _) = write else { continue }
+                let requeued = try await SQLiteSchema.takeDeadLetters(writer, selection)
+                _ = appendRows(selection.stream, requeued.map(\.record))
                 outcome.replayed[index] = requeued.count
             }
             for (stream, rows) in rowsByStream {

@@ -115,17 +115,39 @@ enum SQLiteSchema {
     }
 
     /// Reads and deletes the dead letters of `stream` (all, or those with these ids), oldest first.
-    static func takeDeadLetters(_ connection: SQLiteConnection, stream: String, ids: [String]?) async throws -> [DeadLetter] {
-        var filter = "stream = ?"
-        var binds: [SQLiteData] = [.text(stream)]
-        if let ids {
+    /// Of rows of `event_offset` and `size` in offset order, the offset of the last whose sizes
+    /// together stay within `maxBytes` (the first one whatever its size); nil without rows.
+    static func lastOffset(within maxBytes: Int, sizes: [SQLiteRow]) -> Int64? {
+        var last: Int64?
+        var total = 0
+        for row in sizes {
+            let size = row.column("size")?.integer ?? 0
+            if last != nil, size > maxBytes - total { break }
+            total += size
+            last = Int64(row.column("event_offset")?.integer ?? 0)
+        }
+        return last
+    }
+
+    /// Removes and returns the dead letters `selection` chooses, oldest first.
+    static func takeDeadLetters(_ connection: SQLiteConnection, _ selection: DeadLetterSelection) async throws -> [DeadLetter] {
+        var filter = "stream = ? AND event_offset < ?"
+        var binds: [SQLiteData] = [.text(selection.stream), .integer(SQLiteInt64(selection.belowOffset))]
+        if let ids = selection.ids {
             guard !ids.isEmpty else { return [] }
             filter += " AND event_id IN (" + Array(repeating: "?", count: ids.count).joined(separator: ",") + ")"
             binds += ids.map(SQLiteData.text)
         }
-        let letters = try await connection.query("SELECT \(deadLetterColumns) FROM dead_letters WHERE \(filter) ORDER BY event_offset", binds)
-            .map(deadLetter)
-        try await connection.execute("DELETE FROM dead_letters WHERE \(filter)", binds)
+        // The bodies' sizes first (length() reads a row's header), to end the chunk where its bytes run out.
+        let sizes = try await connection.query(
+            "SELECT event_offset, length(body) AS size FROM dead_letters WHERE \(filter) ORDER BY event_offset LIMIT ?",
+            binds + [.integer(SQLiteInt64(selection.limit))])
+        guard let last = lastOffset(within: selection.maxBytes, sizes: sizes) else { return [] }
+        let chunk = binds + [.integer(SQLiteInt64(last))]
+        let letters = try await connection.query(
+            "SELECT \(deadLetterColumns) FROM dead_letters WHERE \(filter) AND event_offset <= ? ORDER BY event_offset", chunk
+        ).map(deadLetter)
+        try await connection.execute("DELETE FROM dead_letters WHERE \(filter) AND event_offset <= ?", chunk)
         return letters
     }
 

@@ -79,7 +79,7 @@ public struct EdgeSettings: Sendable, Decodable {
             configuration.connections.maxInflightBodyBytes = maxInflightBodyBytes
         }
         if let maxInflightReadBytes {
-            let page = StreamReadPage.reservation(limit: StreamReadPage.maxLimit, maxBodyBytes: configuration.maxBodyBytes)
+            let page = StreamReadPage.largestReservation(maxBodyBytes: configuration.maxBodyBytes)
             guard maxInflightReadBytes >= page else {
                 throw ConfigError("\(name(.maxInflightReadBytes)) must be at least \(page), the bytes one full page of the read API reserves")
             }

@@ -26,3 +26,16 @@ enum JSONResponse {
         error(.serviceUnavailable, message, headers: [.retryAfter: String(retryAfterSeconds)])
     }
 }
+
+extension Response {
+    /// A JSON page of the read API that holds `reservation` of the page budget until it has
+    /// been written (or dropped, when the client went away first).
+    static func page(_ page: ByteBuffer, holding reservation: ByteBudget.Reservation) -> Response {
+        let body = ResponseBody(contentLength: page.readableBytes) { writer in
+            try await writer.write(page)
+            try await writer.finish(nil)
+            withExtendedLifetime(reservation) {}
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
+    }
+}

@@ -18,6 +18,11 @@ enum StreamReadPage {
 
     /// What a page of `limit` events reserves from the read budget.
     static func reservation(limit: Int, maxBodyBytes: Int) -> Int { bodyBytes(maxBodyBytes: maxBodyBytes) + limit * perEventBytes }
+
+    /// The most any page (of events or of dead letters) reserves: the read budget must hold one.
+    static func largestReservation(maxBodyBytes: Int) -> Int {
+        bodyBytes(maxBodyBytes: maxBodyBytes) + max(maxLimit * perEventBytes, DeadLetterPage.maxLimit * DeadLetterPage.perLetterBytes)
+    }
 }
 
 /// Read access to the log: the streams with their head offsets, and a stream's events
@@ -65,13 +70,6 @@ struct StreamReadController<Context: RequestContext>: Sendable {
             buffer.writeString("}")
         }
         buffer.writeString(#"],"next_offset":\#((events.last?.offset).map { $0 + 1 } ?? from)}"#)
-        let page = buffer
-        // The reservation lasts until the page is written (or dropped with the response).
-        let body = ResponseBody(contentLength: page.readableBytes) { writer in
-            try await writer.write(page)
-            try await writer.finish(nil)
-            withExtendedLifetime(reservation) {}
-        }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: body)
+        return .page(buffer, holding: reservation)
     }
 }

@@ -8,6 +8,10 @@ public struct AccountsConfiguration: Sendable {
     public var retry: RetrySchedule
     /// Timeout of one callback request.
     public var timeout: Duration
+    /// Callbacks waiting for a retry that the dispatcher keeps track of at most. While the
+    /// receiver fails, due callbacks beyond it stay pending in the table, unsent, until
+    /// retries succeed: memory stays bounded however many fall due.
+    public var maxRetryingCallbacks = 10_000
     /// Scales every `callbackTimeMs` (0.1 fires ten times sooner); `accounts replay --speed` sets it.
     public var callbackDelayScale: Double
     /// Told of every indexed or ignored update and every fired or cancelled callback,

@@ -97,15 +97,30 @@ final class CallbackDispatcher: Service {
                             if let dueNow, dueNow.count < limit {
                                 // Every due callback is in hand: a retry not among them is no
                                 // longer pending (a newer version replaced it), so it is dropped.
-                                let pending = Set(dueNow.map(\.key))
+                                let pending = Set(dueNow)
                                 retries = retries.filter { pending.contains($0.key) || inFlight.contains($0.key) }
                             }
+                            var chosen: [Callback] = []
                             for callback in dueNow ?? [] {
-                                guard inFlight.count < concurrency, !inFlight.contains(callback.key) else { continue }
-                                if let retry = retries[callback.key], retry.notBeforeMs > Self.nowMs { continue }
-                                guard claims.claim(callback.key) else { continue }
-                                inFlight.insert(callback.key)
-                                group.addTask { post.yield(.completed(callback.key, await self.send(callback.key, body: callback.body, client: client))) }
+                                guard inFlight.count + chosen.count < concurrency, !inFlight.contains(callback) else { continue }
+                                if let retry = retries[callback] {
+                                    if retry.notBeforeMs > Self.nowMs { continue }
+                                } else if retries.count + inFlight.count + chosen.count >= configuration.maxRetryingCallbacks {
+                                    // A fresh one could fail and grow the retry table past its bound: it waits.
+                                    continue
+                                }
+                                guard claims.claim(callback) else { continue }
+                                chosen.append(callback)
+                            }
+                            let bodies = await self.bodies(of: chosen)
+                            for callback in chosen {
+                                guard let body = bodies[callback] else {
+                                    // Replaced by a newer version since it was read: nothing to send.
+                                    claims.release(callback)
+                                    continue
+                                }
+                                inFlight.insert(callback)
+                                group.addTask { post.yield(.completed(callback, await self.send(callback, body: body, client: client))) }
                             }
                         }
                         metrics.callbacksWaitingToRetry.set(Double(retries.count))
@@ -134,20 +149,42 @@ final class CallbackDispatcher: Service {
         return (failures + 1, Self.nowMs + Duration.checkedSeconds(delay).milliseconds)
     }
 
-    /// Pending callbacks whose time has come, soonest first; nil when the table could not be read.
-    private func due(limit: Int) async -> [(key: Callback, body: String)]? {
+    /// Pending callbacks whose time has come, soonest first, without their bodies (only those
+    /// sent now are read, by `bodies(of:)`); nil when the table could not be read.
+    private func due(limit: Int) async -> [Callback]? {
         do {
             let rows = try await log.queryState(
                 StateStatement(
-                    "SELECT id, version, body FROM accounts WHERE callback_state = 'pending' AND callback_due_ms <= ? ORDER BY callback_due_ms LIMIT ?",
+                    "SELECT id, version FROM accounts WHERE callback_state = 'pending' AND callback_due_ms <= ? ORDER BY callback_due_ms LIMIT ?",
                     [.integer(Self.nowMs), .integer(Int64(limit))]))
             return rows.compactMap { row in
-                guard let id = row.text(0), let version = row.integer(1), let body = row.text(2) else { return nil }
-                return (Callback(id: id, version: version), body)
+                guard let id = row.text(0), let version = row.integer(1) else { return nil }
+                return Callback(id: id, version: version)
             }
         } catch {
             logger.warning("reading due callbacks failed", metadata: ["error": "\(error)"])
             return nil
+        }
+    }
+
+    /// The bodies of the callbacks about to be sent that are still pending, by callback.
+    private func bodies(of callbacks: [Callback]) async -> [Callback: String] {
+        guard !callbacks.isEmpty else { return [:] }
+        let match = Array(repeating: "(id = ? AND version = ?)", count: callbacks.count).joined(separator: " OR ")
+        do {
+            let rows = try await log.queryState(
+                StateStatement(
+                    "SELECT id, version, body FROM accounts WHERE callback_state = 'pending' AND (\(match))",
+                    callbacks.flatMap { [StateValue.text($0.id), .integer($0.version)] }))
+            var bodies: [Callback: String] = [:]
+            for row in rows {
+                guard let id = row.text(0), let version = row.integer(1), let body = row.text(2) else { continue }
+                bodies[Callback(id: id, version: version)] = body
+            }
+            return bodies
+        } catch {
+            logger.warning("reading callback bodies failed", metadata: ["error": "\(error)"])
+            return [:]
         }
     }
 
