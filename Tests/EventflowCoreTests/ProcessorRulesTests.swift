@@ -12,6 +12,23 @@ import Testing
         #expect(policy.room == 0)
     }
 
+    /// Large events fill a batch by their bytes before its count: a processor holds at most
+    /// `maxBytes` of bodies (and one event beyond, read alone when it is larger).
+    @Test func flushesWhenTheBodiesFillTheBytes() {
+        var policy = BatchFlushPolicy(maxEvents: 5000, maxDelay: 1, maxBytes: 1_000)
+        policy.read(3, bytes: 600, now: 0)
+        #expect(policy.byteRoom == 400)
+        #expect(policy.room == 4997)
+        #expect(!policy.shouldFlush(now: 0))
+        policy.read(1, bytes: 500, now: 0)
+        #expect(policy.byteRoom == 0)
+        #expect(policy.room == 0)
+        #expect(policy.shouldFlush(now: 0))
+        policy.flushed()
+        #expect(policy.pendingBytes == 0)
+        #expect(policy.byteRoom == 1_000)
+    }
+
     @Test func flushesOnceTheIntervalPassedSinceTheFirstUnflushedEvent() {
         var policy = BatchFlushPolicy(maxEvents: 5000, maxDelay: 1)
         #expect(!policy.shouldFlush(now: 10))

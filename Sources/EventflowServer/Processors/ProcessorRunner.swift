@@ -7,7 +7,8 @@ import Synchronization
 /// Runs a ``ProcessorStep`` as a service: reads its stream from the cursor, applies the
 /// events, and commits state and cursor together by batch size or time.
 ///
-/// At most ``BatchFlushPolicy/maxEvents`` events are held uncommitted; the rest waits
+/// At most ``BatchFlushPolicy/maxEvents`` events and ``BatchFlushPolicy/maxBytes`` of their
+/// bodies (16 MiB) are held uncommitted; the rest waits
 /// in the durable log, which is the back pressure. On graceful shutdown it commits what
 /// it holds and stops; on a failure it starts over from the last commit after a second.
 /// On a shared log it processes only while it holds the stream's lease and stands by otherwise.
@@ -20,8 +21,6 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
     private let stopping = Atomic<Bool>(false)
     /// Events read per query when catching up.
     private let readChunk = 2000
-    /// Bytes of event bodies one read brings in at most (a larger single event comes alone).
-    static var readMaxBytes: Int { 16 << 20 }
 
     init(log: any EventLog, policy: BatchFlushPolicy, metrics: ProcessorMetrics, logger: Logger, makeStep: @escaping @Sendable () -> Step) {
         self.log = log
@@ -78,11 +77,11 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
             var read = 0
             if !stopping, batch.room > 0, next < log.headOffset(stream: step.stream) {
                 let events = try await log.read(
-                    stream: step.stream, from: next, limit: min(batch.room, readChunk), maxBytes: Self.readMaxBytes, bodies: step.readsBodies)
+                    stream: step.stream, from: next, limit: min(batch.room, readChunk), maxBytes: batch.byteRoom, bodies: step.readsBodies)
                 try await step.apply(events, log: log)
                 read = events.count
                 next += Int64(read)
-                batch.read(read, now: now())
+                batch.read(read, bytes: events.reduce(0) { $0 + $1.body.readableBytes }, now: now())
             }
             if batch.shouldFlush(now: now()) || (stopping && batch.pending > 0) {
                 let commitStarted = clock.now
