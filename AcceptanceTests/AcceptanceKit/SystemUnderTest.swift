@@ -22,13 +22,14 @@ public final class SystemUnderTest {
         self.dataDirectory = dataDirectory
     }
 
-    /// Starts `eventflow target TARGET_ARGUMENTS` and `eventflow serve` delivering (and sending account callbacks) to it with SERVE_ARGUMENTS.
-    public static func spawn(binary: URL = SpawnedServer.defaultBinary, targetArguments: [String] = [], serveArguments: [String] = []) async throws
-        -> SystemUnderTest
-    {
+    /// Starts `eventflow target TARGET_ARGUMENTS` and `eventflow serve` delivering (and sending account callbacks) to it with SERVE_ARGUMENTS,
+    /// on `dataDirectory` (default: a fresh temporary one), which `stop()` deletes.
+    public static func spawn(
+        binary: URL = SpawnedServer.defaultBinary, targetArguments: [String] = [], serveArguments: [String] = [], dataDirectory: String? = nil
+    ) async throws -> SystemUnderTest {
         let target = try await SpawnedServer.start(binary: binary, arguments: ["target"] + targetArguments)
         do {
-            let directory = makeTemporaryDirectory(prefix: "eventflow-acceptance")
+            let directory = dataDirectory ?? makeTemporaryDirectory(prefix: "eventflow-acceptance")
             let server = try await SpawnedServer.serve(
                 dataDirectory: directory, arguments: ["--target-url", target.url + "/deliver", "--callback-url", target.url + "/callbacks"] + serveArguments, binary: binary)
             return SystemUnderTest(systemURL: server.url, targetURL: target.url, processes: [target, server], dataDirectory: directory)

@@ -80,7 +80,7 @@ struct BehaviourTest: AsyncParsableCommand {
             let evidence: [String]
             do {
                 let result = try await scenario.run(context)
-                (outcome, evidence) = (result.passed ? "PASS" : "FAIL", result.evidence)
+                (outcome, evidence) = (result.skipReason != nil ? "SKIP" : result.passed ? "PASS" : "FAIL", result.evidence)
             } catch {
                 (outcome, evidence) = ("FAIL", ["could not complete: \(error)"])
             }
@@ -101,7 +101,13 @@ struct BehaviourTest: AsyncParsableCommand {
             suite: "behaviour-test", cases: results.filter { $0.outcome != "SKIP" }.map { ($0.name, $0.outcome == "PASS", false, $0.evidence.joined(separator: "; ")) },
             seconds: results.reduce(0) { $0 + $1.seconds }, to: directory)
         print("")
-        print(failed.isEmpty ? "VERDICT: PASS (\(results.count) scenarios)" : "VERDICT: FAIL (\(failed.count) of \(results.count) scenarios failed: \(failed.map(\.name).joined(separator: ", ")))")
+        let passed = results.filter { $0.outcome == "PASS" }.count
+        let skipped = results.filter { $0.outcome == "SKIP" }
+        let skips = skipped.isEmpty ? "" : ", \(skipped.count) skipped: \(skipped.map(\.name).joined(separator: ", "))"
+        print(
+            failed.isEmpty
+                ? "VERDICT: PASS (\(passed) passed\(skips))"
+                : "VERDICT: FAIL (\(failed.count) failed: \(failed.map(\.name).joined(separator: ", ")); \(passed) passed\(skips))")
         print("results: \(directory)")
         if !failed.isEmpty { throw ExitCode(AcceptanceExitCode.failed) }
     }

@@ -153,6 +153,9 @@ final class ReferenceTarget: Sendable {
             ledger.countInjectedError()
             return Self.json(.serviceUnavailable, #"{"error":"injected: this id fails for a while"}"#)
         }
+        if faults.hostileRate > 0, random.withLock({ $0.unit() }) < faults.hostileRate {
+            return hostileAnswer(keys: keys, route: route, ledger: ledger, holdMs: faults.timeoutHoldMs)
+        }
         let roll = random.withLock { $0.unit() }
         if roll < faults.timeoutRate {
             ledger.countInjectedError()
@@ -177,6 +180,51 @@ final class ReferenceTarget: Sendable {
         registry.counter("eventflow_target_events_total", labels: [("route", route.rawValue), ("result", "duplicate")], help: "Events the target applied, or saw again")
             .increment(by: Int64(duplicates))
         return Self.json(.ok, #"{"received":\#(keys.count),"duplicates":\#(duplicates)}"#)
+    }
+
+    /// Answers as a hostile peer, in one of the ways of ``HostileAnswer`` chosen at random;
+    /// the stalled and the huge answers apply the events first, the others do not.
+    private func hostileAnswer(keys: [String], route: Route, ledger: TargetLedger, holdMs: Double) -> Response {
+        let kinds = HostileAnswer.allCases
+        let kind = kinds[min(kinds.count - 1, Int(random.withLock { $0.unit() } * Double(kinds.count)))]
+        registry.counter(
+            "eventflow_target_hostile_answers_total", labels: [("route", route.rawValue), ("kind", kind.rawValue)],
+            help: "Requests the target answered as a hostile peer (--hostile-rate), by route and kind"
+        ).increment()
+        switch kind {
+        case .absurdRetryAfter:
+            ledger.countInjectedError()
+            var response = Self.json(.tooManyRequests, #"{"error":"injected: come back in 300 million years"}"#)
+            response.headers[.retryAfter] = "1e16"
+            return response
+        case .stallAfterHeaders:
+            _ = ledger.apply(keys, atMs: Self.nowMs)
+            let hold = Duration.checkedSeconds(holdMs / 1000)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody { writer in
+                    try await Task.sleep(for: hold)
+                    try await writer.write(ByteBuffer(string: #"{"received":1}"#))
+                    try await writer.finish(nil)
+                })
+        case .hugeBody:
+            _ = ledger.apply(keys, atMs: Self.nowMs)
+            let chunk = ByteBuffer(repeating: UInt8(ascii: " "), count: 1 << 20)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(contentLength: 64 << 20) { writer in
+                    for _ in 0..<64 { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                })
+        case .reset:
+            ledger.countInjectedError()
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(contentLength: 1_000) { writer in
+                    try await writer.write(ByteBuffer(string: #"{"receiv"#))
+                    throw CancellationError()
+                })
+        }
     }
 
     /// Seconds to wait when the request is over the limit, nil when it may pass.

@@ -24,13 +24,18 @@ public struct TargetFaults: Sendable, Equatable, Codable {
     /// after that id's first attempt: one event failing for a set time.
     public var failIdsPrefix: String?
     public var failIdsForSeconds: Double = 0
+    /// Share of requests answered as a hostile peer would, each in one of the ways of
+    /// ``HostileAnswer`` chosen at random: what a client must survive without stalling.
+    public var hostileRate: Double = 0
 
     public init() {}
 
     /// Why these faults cannot be injected (a share outside 0...1, a time that is negative,
     /// not finite or over an hour), or nil when they can.
     public var problem: String? {
-        for (name, share) in [("error_rate", errorRate), ("timeout_rate", timeoutRate), ("permanent_error_rate", permanentErrorRate)]
+        for (name, share) in [
+            ("error_rate", errorRate), ("timeout_rate", timeoutRate), ("permanent_error_rate", permanentErrorRate), ("hostile_rate", hostileRate),
+        ]
         where !(0...1).contains(share) {
             return "\(name) must be between 0 and 1"
         }
@@ -55,6 +60,7 @@ public struct TargetFaults: Sendable, Equatable, Codable {
         timeoutHoldMs = try container.decodeIfPresent(Double.self, forKey: .timeoutHoldMs) ?? base.timeoutHoldMs
         failIdsPrefix = try container.decodeIfPresent(String.self, forKey: .failIdsPrefix) ?? base.failIdsPrefix
         failIdsForSeconds = try container.decodeIfPresent(Double.self, forKey: .failIdsForSeconds) ?? base.failIdsForSeconds
+        hostileRate = try container.decodeIfPresent(Double.self, forKey: .hostileRate) ?? base.hostileRate
     }
 
     enum CodingKeys: String, CodingKey {
@@ -65,7 +71,20 @@ public struct TargetFaults: Sendable, Equatable, Codable {
         case timeoutHoldMs = "timeout_hold_ms"
         case failIdsPrefix = "fail_ids_prefix"
         case failIdsForSeconds = "fail_ids_for_seconds"
+        case hostileRate = "hostile_rate"
     }
+}
+
+/// The ways the reference target answers a request when it plays a hostile peer.
+public enum HostileAnswer: String, Sendable, CaseIterable {
+    /// 429 with `Retry-After: 1e16` (about 300 million years), not applied.
+    case absurdRetryAfter = "absurd_retry_after"
+    /// Applied, then 200 with its head sent and its body held for `timeout_hold_ms`.
+    case stallAfterHeaders = "stall_after_headers"
+    /// Applied, then 200 with a 64 MiB body.
+    case hugeBody = "huge_body"
+    /// Not applied: the head announces a body, ten bytes of it are sent, and the connection is dropped.
+    case reset
 }
 
 /// A span of time after start in which every request gets 503.

@@ -61,6 +61,11 @@ struct Target: AsyncParsableCommand {
     @Option(name: .customLong("latency-ms"), help: "Added latency per request, spread ±50 %.")
     var latencyMs = 0.0
 
+    @Option(
+        name: .customLong("hostile-rate"),
+        help: "Share of requests answered as a hostile peer, each way at random: 429 with Retry-After 1e16; headers then a body held for --timeout-hold-ms; a 64 MiB body; a dropped connection mid-answer (default: 0).")
+    var hostileRate = 0.0
+
     @Option(help: "START:DURATION after start in which every request gets 503, e.g. 10s:5s (default: none).")
     var outage: String?
 
@@ -97,6 +102,7 @@ struct Target: AsyncParsableCommand {
         faults.timeoutHoldMs = timeoutHoldMs
         faults.permanentErrorRate = permanentErrorRate
         faults.latencyMs = latencyMs
+        faults.hostileRate = hostileRate
         return faults
     }
 

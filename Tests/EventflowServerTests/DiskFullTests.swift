@@ -1,3 +1,4 @@
+import AcceptanceKit
 import EventflowServer
 import Foundation
 import HTTPTypes
@@ -5,51 +6,10 @@ import HummingbirdTesting
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A small tmpfs to fill for real; mounting one needs root (as `make test` runs in CI).
-enum SmallDisk {
-    /// Whether this process can mount a tmpfs: tried once.
-    static let available: Bool = {
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        guard run("/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", directory) else { return false }
-        return run("/bin/umount", directory)
-    }()
-
-    /// Mounts a tmpfs of `megabytes` at a new directory, runs `body` with it, and unmounts it.
-    static func with(megabytes: Int, _ body: (String) async throws -> Void) async throws {
-        let directory = temporaryDirectory()
-        try #require(run("/bin/mount", "-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", directory), "mounting a tmpfs failed")
-        defer {
-            _ = run("/bin/umount", "-l", directory)
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-        try await body(directory)
-    }
-
-    @discardableResult
-    static func run(_ command: String, _ arguments: String...) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return false
-        }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
-}
 
 /// The embedded log on a disk that fills up: 503 and unready, never a false 202, ready again
 /// by itself when space returns, and every 202 still there after a restart.
-@Suite(.enabled(if: SmallDisk.available, "mounting a small tmpfs needs root; the size-cap tests cover the rest"))
+@Suite(.enabled(if: SmallDisk.available, "\(SmallDisk.unavailableReason); the size-cap tests cover the rest"))
 struct DiskFullTests {
     @Test func aFullDiskGives503sThenRecoversByItselfAndKeepsEvery202() async throws {
         try await SmallDisk.with(megabytes: 6) { mount in

@@ -1,13 +1,21 @@
 public import Foundation
 
-/// What a scenario found, with the evidence that decided it.
+/// What a scenario found, with the evidence that decided it; or why it could not run here.
 public struct ScenarioResult: Sendable {
     public var passed: Bool
     public var evidence: [String]
+    /// Set when the scenario did not run (e.g. it needs root): reported as a skip, never as a pass.
+    public var skipReason: String?
 
     public init(passed: Bool, evidence: [String]) {
         self.passed = passed
         self.evidence = evidence
+    }
+
+    public static func skipped(_ reason: String) -> ScenarioResult {
+        var result = ScenarioResult(passed: false, evidence: [reason])
+        result.skipReason = reason
+        return result
     }
 }
 
@@ -29,11 +37,12 @@ public struct ScenarioContext: Sendable {
 
     /// A fresh system for the scenario (spawned) or the given one; `body` runs against it and it is stopped after.
     func withSystem<T>(
-        targetArguments: [String] = [], serveArguments: [String] = [], _ body: (SystemUnderTest) async throws -> T
+        targetArguments: [String] = [], serveArguments: [String] = [], dataDirectory: String? = nil, _ body: (SystemUnderTest) async throws -> T
     ) async throws -> T {
         let system: SystemUnderTest
         if let binary {
-            system = try await SystemUnderTest.spawn(binary: binary, targetArguments: targetArguments, serveArguments: serveArguments)
+            system = try await SystemUnderTest.spawn(
+                binary: binary, targetArguments: targetArguments, serveArguments: serveArguments, dataDirectory: dataDirectory)
         } else if let systemURL, let targetURL {
             system = SystemUnderTest(systemURL: systemURL, targetURL: targetURL)
         } else {
@@ -68,7 +77,7 @@ extension BehaviourScenario {
 /// Every scenario of `behaviour-test`, in the order they run.
 public enum BehaviourScenarios {
     public static let all: [any BehaviourScenario] = [
-        MalformedInputScenario(), HostileInputScenario(), SlowClientsScenario(), BackPressureScenario(), CrashScenario(), CrashLoopScenario(), TargetOutageScenario(), ErrorBurstScenario(),
+        MalformedInputScenario(), HostileInputScenario(), HostilePeerScenario(), SlowClientsScenario(), DiskFullScenario(), BackPressureScenario(), CrashScenario(), CrashLoopScenario(), TargetOutageScenario(), ErrorBurstScenario(),
         RateLimitScenario(), DuplicateSendsScenario(), OrderingWindowScenario(), UniqueUsersScenario(), AccountsScenario(),
         DomainsScenario(), LogStoreScenario(), ScaleOutScenario(),
     ]
