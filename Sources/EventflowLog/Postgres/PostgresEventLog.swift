@@ -20,6 +20,12 @@ public struct PostgresLogConfiguration: Sendable {
     public var leaseDuration: Duration
     /// Connections for reads, state queries and leases (the writer has its own).
     public var maxConnections: Int
+    /// How long a group commit may take before the writer's connection is closed under it
+    /// and the commit fails (503, nothing acknowledged): longer than the sessions'
+    /// `statement_timeout` (30 s), so it acts only when the server stopped answering (a host
+    /// gone without closing the connection, a frozen backend), where no server-side
+    /// timeout can; the next commit connects again.
+    public var commitDeadline: Duration = .seconds(45)
     /// Called after every group commit, successful or not.
     public var onCommit: @Sendable (CommitStats) -> Void
 
@@ -488,6 +494,12 @@ public final class PostgresEventLog: EventLog, Service {
         let failure: EventLogError?
         do {
             let connection = try await writerConnection()
+            let deadline = configuration.commitDeadline
+            let watchdog = connection.eventLoop.scheduleTask(in: .nanoseconds(deadline.nanoseconds)) { [logger] in
+                logger.error("a group commit took longer than \(deadline); closing the writer's connection (the server stopped answering?)")
+                _ = connection.close() as EventLoopFuture<Void>
+            }
+            defer { watchdog.cancel() }
             try await connection.queryIfOpen("BEGIN", logger: logger)
             var firsts: [String: Int64] = [:]
             do {
