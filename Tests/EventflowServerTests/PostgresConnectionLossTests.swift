@@ -57,40 +57,30 @@ import Testing
         #expect(try await log.read(stream: "events", from: 0, limit: 10).map(\.id) == ["before", "after"])
     }
 
-    /// A server that stops answering mid-commit (its backend frozen with SIGSTOP: the TCP
-    /// connection stays up, and no server-side timeout can fire) costs a failed commit after
-    /// the commit deadline, not a writer hung for ever; the next write connects again.
-    @Test(.enabled(if: getuid() == 0, "freezing PostgreSQL's backend needs root")) func aCommitToAFrozenServerFailsAtItsDeadline() async throws {
+    /// A commit that outlasts its deadline closes the writer's connection and fails, whatever
+    /// the server does (a frozen backend or a host gone without closing the connection would
+    /// never answer, and no server-side timeout could fire); the next write connects again.
+    /// Here the step sleeps 10 s on the server against a 1 s deadline: without the deadline
+    /// the commit succeeds after 10 s.
+    @Test func aCommitPastItsDeadlineFailsAndTheNextWriteReconnects() async throws {
         guard case .postgres(let url) = try await TestStorage.postgres.make() else { return }
         var configuration = PostgresLogConfiguration(url: url, streams: ["events"])
-        configuration.commitDeadline = .seconds(2)
+        configuration.commitDeadline = .seconds(1)
         let log = try await PostgresEventLog.open(configuration: configuration, logger: quietLogger)
         let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: quietLogger)
         let running = Task { try await group.run() }
-        var frozen: Int32?
         do {
             _ = try await log.append(stream: "events", records: [record("before")])
             #expect(try await log.acquireLease(processor: "slow", stream: "events"))
-            let commit = Task { try await log.commitState(StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(1.5)")])) }
-            let writer = StateStatement("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(1.5)'")
-            let deadline = ContinuousClock.now + .seconds(20)
-            while frozen == nil, ContinuousClock.now < deadline {
-                frozen = try await log.queryState(writer).first?.integer(0).map { Int32($0) }
-                if frozen == nil { try await Task.sleep(for: .milliseconds(10)) }
-            }
-            #expect(frozen != nil, "the slow step never started")
-            if let frozen { kill(frozen, SIGSTOP) }
-            let started = ContinuousClock.now
-            let ended = await outcome(within: .seconds(15), of: { try await commit.value })
-            #expect(ended != nil, "the commit still waited 15 s after the server froze")
-            #expect(ended != "it stopped without an error", "a commit the server never answered reported success")
-            #expect(ContinuousClock.now - started < .seconds(10))
+            let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(10)")])
+            let ended = await outcome(within: .seconds(30), of: { try await log.commitState(slowStep) })
+            #expect(ended != nil, "the commit still waited after 30 s")
+            #expect(ended != "it stopped without an error", "a commit past its deadline reported success")
             let after = try await log.append(stream: "events", records: [record("after")])
             #expect(after.firstOffset == 1)
         } catch {
             Issue.record(error)
         }
-        if let frozen { kill(frozen, SIGCONT) }
         await group.triggerGracefulShutdown()
         #expect(await outcome { try await running.value } == "it stopped without an error", "the log did not close")
     }
