@@ -7,11 +7,11 @@ import Foundation
 struct BehaviourTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "behaviour-test",
-        abstract: "Run Eventflow's behaviour scenarios (crash, outage, errors, rate limit, duplicates, ordering, back pressure, malformed input, per-stream oracles, scale-out on PostgreSQL).",
+        abstract: "Run Eventflow's behaviour scenarios (malformed and hostile input, hostile peers, slow clients, a full disk, crashes, outage, errors, rate limit, duplicates, ordering, back pressure, per-stream oracles, scale-out on PostgreSQL).",
         discussion: """
             Each scenario prints PASS or FAIL with its evidence. With --spawn every scenario starts its own \
             fresh Eventflow and reference target; against --url/--target-url, scenarios that must kill or \
-            reconfigure the system are skipped. Writes results/behaviour-<UTC time>/ (summary.json, junit.xml).
+            reconfigure the system are skipped, as is disk-full without root; the verdict counts skips apart. Writes results/behaviour-<UTC time>/ (summary.json, junit.xml).
             Exit status: 0 all passed, 1 a scenario failed, 2 could not run.
             """
     )
