@@ -156,7 +156,9 @@ func delivery(to target: TargetProbe, _ configure: (inout DeliveryConfiguration)
 
     @Test(arguments: TestStorage.allCases) func permanentRejectionsGoToDeadLettersAndReplay(storage: TestStorage) async throws {
         try await withTarget({ $0.faults.permanentErrorRate = 0.2 }) { target in
-            try await withServer(storage: storage, { $0.delivery = delivery(to: target) }) { client, port in
+            // A timeout long enough for a busy machine: a request that timed out after the target
+            // took it, retried and then rejected, would be both delivered and dead-lettered.
+            try await withServer(storage: storage, { $0.delivery = delivery(to: target) { $0.timeout = .seconds(5) } }) { client, port in
                 try await ingestEvents(port: port, prefix: "dead", count: 200)
                 var letters: [[String: Any]] = []
                 let deadline = ContinuousClock.now + .seconds(30)

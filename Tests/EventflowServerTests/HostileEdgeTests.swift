@@ -186,17 +186,24 @@ final class RequestCount: Sendable {
 @Suite struct InflightBodyTests {
     @Test func bodiesBeingReadShareOneByteBudget() async throws {
         try await withServer({ $0.connections.maxInflightBodyBytes = 1 << 20 }) { client, port in
-            // A client announces 700,000 bytes, sends ten, and dawdles: its reservation stands.
+            // A client announces 700,000 bytes, sends ten, and dawdles: its reservation stands
+            // until it gives up (here when the test cancels it).
             let slow = try await RawConnection.open(port: port)
             let head = "POST /v1/streams/events/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 700000\r\n\r\n"
-            let holding = Task { try await slow.exchange(writing: [head, "0123456789"], pause: .seconds(3), limit: .seconds(3)) }
-            try await Task.sleep(for: .milliseconds(300))
+            let holding = Task { try await slow.exchange(writing: [head, "0123456789"], limit: .seconds(60)) }
             #expect(try await client.ingest("events", #"{"id":"small","name":"n","timestamp":1}"#).status == .accepted)
             let large = #"{"id":"large","name":"n","timestamp":1,"body":""# + String(repeating: "x", count: 400_000) + #""}"#
-            let post = "POST /v1/streams/events/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: \(large.utf8.count)\r\n\r\n"
-            let (refused, _) = try await RawConnection.open(port: port).exchange(writing: [post, large], limit: .seconds(20))
+            let post =
+                "POST /v1/streams/events/events HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: \(large.utf8.count)\r\n\r\n"
+            // Until the server has read the dawdler's headers, the large body still fits.
+            var refused = ""
+            let refusedBy = ContinuousClock.now + .seconds(20)
+            repeat {
+                refused = try await RawConnection.open(port: port).exchange(writing: [post, large], limit: .seconds(20)).received
+            } while !refused.hasPrefix("HTTP/1.1 503") && ContinuousClock.now < refusedBy
             #expect(refused.hasPrefix("HTTP/1.1 503"), "\(refused.prefix(300))")
             #expect(refused.lowercased().contains("retry-after:"))
+            holding.cancel()
             // How the dawdler's connection ends (closed by it, or reset) does not matter here.
             _ = try? await holding.value
             // The dawdler gave up: its bytes are free again.

@@ -31,13 +31,13 @@ import Testing
     private func cutTheWriterDuringACommit(_ log: PostgresEventLog) async throws {
         _ = try await log.append(stream: "events", records: [record("before")])
         #expect(try await log.acquireLease(processor: "slow", stream: "events"))
-        let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(30)")])
+        let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(20)")])
         let commit = Task { try await log.commitState(slowStep) }
         // The writer's session is ended from another connection while it runs the slow step.
         let terminate = StateStatement(
             """
             SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-            WHERE datname = current_database() AND query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()
+            WHERE datname = current_database() AND query = 'SELECT pg_sleep(20)' AND pid <> pg_backend_pid()
             """)
         let deadline = ContinuousClock.now + .seconds(20)
         while try await log.queryState(terminate).isEmpty {
@@ -60,21 +60,21 @@ import Testing
     /// A commit that outlasts its deadline closes the writer's connection and fails, whatever
     /// the server does (a frozen backend or a host gone without closing the connection would
     /// never answer, and no server-side timeout could fire); the next write connects again.
-    /// Here the step sleeps 10 s on the server against a 1 s deadline: without the deadline
-    /// the commit succeeds after 10 s.
+    /// Here the step sleeps 20 s on the server against a 5 s deadline (which the other commits
+    /// of the test meet even on a busy machine): without the deadline the commit succeeds after 20 s.
     @Test func aCommitPastItsDeadlineFailsAndTheNextWriteReconnects() async throws {
         guard case .postgres(let url) = try await TestStorage.postgres.make() else { return }
         var configuration = PostgresLogConfiguration(url: url, streams: ["events"])
-        configuration.commitDeadline = .seconds(1)
+        configuration.commitDeadline = .seconds(5)
         let log = try await PostgresEventLog.open(configuration: configuration, logger: quietLogger)
         let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: quietLogger)
         let running = Task { try await group.run() }
         do {
             _ = try await log.append(stream: "events", records: [record("before")])
             #expect(try await log.acquireLease(processor: "slow", stream: "events"))
-            let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(10)")])
-            let ended = await outcome(within: .seconds(30), of: { try await log.commitState(slowStep) })
-            #expect(ended != nil, "the commit still waited after 30 s")
+            let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(20)")])
+            let ended = await outcome(within: .seconds(15), of: { try await log.commitState(slowStep) })
+            #expect(ended != nil, "the commit still waited after 15 s")
             #expect(ended != "it stopped without an error", "a commit past its deadline reported success")
             let after = try await log.append(stream: "events", records: [record("after")])
             #expect(after.firstOffset == 1)
@@ -90,8 +90,8 @@ import Testing
     }
 
     /// An administrator's session holding a lock on the heads: ingest answers 503 within the
-    /// lock timeout and /readyz says why, rather than collectors waiting for ever; once the
-    /// lock goes, ingest succeeds again.
+    /// lock timeout and /readyz says why for as long as the lock is held, rather than
+    /// collectors waiting for ever; once the lock goes, ingest succeeds again.
     @Test func aForeignLockOnTheHeadsGives503sNotHungCollectors() async throws {
         let storage = try await TestStorage.postgres.make()
         guard case .postgres(let url) = storage else { return }
@@ -107,6 +107,9 @@ import Testing
                 Issue.record("ingest still waited 15 s into a foreign lock")
             } else {
                 #expect(try await blocked.value == .serviceUnavailable)
+                // The writer's probe, which takes the heads' locks as an append does, fails too:
+                // the server stays unready while the lock is held.
+                try await client.pollMetric("eventflow_log_commit_failures_total") { ($0 ?? 0) >= 2 }
                 let ready = try await client.execute(uri: "/readyz", method: .get)
                 #expect(ready.status == .serviceUnavailable)
             }

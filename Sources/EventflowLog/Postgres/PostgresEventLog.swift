@@ -378,8 +378,9 @@ public final class PostgresEventLog: EventLog, Service {
                     while let work = await groupCommit.nextWork() {
                         switch work {
                         case .commit(let batch): await commit(batch)
-                        // An empty transaction: proves the connection and that the server commits again.
-                        case .probe: await commit([])
+                        // An empty transaction that takes the heads' row locks, as appends do: proves
+                        // the connection and that an append could commit again (not held up by a lock).
+                        case .probe: await commit([], lockingHeads: true)
                         }
                     }
                     group.cancelAll()
@@ -394,53 +395,96 @@ public final class PostgresEventLog: EventLog, Service {
         logger.info("log closed")
     }
 
-    /// Polls the heads (appends of other collectors) every 25 ms and renews the leases at a
-    /// quarter of their duration, until closing.
+    /// Learns the heads other collectors commit (``PostgresHeadsWatch``, plus a read every
+    /// second as a backstop for a listening connection that stopped delivering without
+    /// closing) and, in a loop of its own, renews the leases, until closing.
     private func refreshUntilClosed() async {
-        var lastRenewal = ContinuousClock.now
-        while !groupCommit.isClosing, !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(25))
-            do {
-                let rows = try await pooledRows("SELECT stream, head FROM eventflow_heads", logger: logger)
-                for row in rows {
-                    let (stream, head) = try row.decode((String, Int64).self)
-                    observeHead(stream, head)
-                }
-                if ContinuousClock.now - lastRenewal >= configuration.leaseDuration / 4 {
-                    lastRenewal = ContinuousClock.now
-                    try await renewLeases()
-                }
-            } catch {
-                // Closing cancels the connection pool and this poll together; a poll failing then is expected.
-                guard !Task.isCancelled, !groupCommit.isClosing else { return }
-                logger.warning("PostgreSQL poll failed", metadata: ["error": "\(Self.describe(error))"])
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.renewLeasesUntilClosed() }
+            group.addTask {
+                await PostgresHeadsWatch(url: self.configuration.url, logger: self.logger) { self.observeHead($0, $1) }.run()
             }
+            while !groupCommit.isClosing, !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                do {
+                    let rows = try await pooledRows("SELECT stream, head FROM eventflow_heads", logger: logger)
+                    for row in rows {
+                        let (stream, head) = try row.decode((String, Int64).self)
+                        observeHead(stream, head)
+                    }
+                } catch {
+                    // Closing cancels the connection pool and this read together; a read failing then is expected.
+                    guard !Task.isCancelled, !groupCommit.isClosing else { break }
+                    logger.warning("reading the heads of other collectors failed", metadata: ["error": "\(Self.describe(error))"])
+                }
+            }
+            group.cancelAll()
         }
     }
 
+    /// Renews the leases held every quarter of their duration, counted from the start of the
+    /// previous renewal, so a renewal that took long is followed at once by the next.
+    private func renewLeasesUntilClosed() async {
+        let clock = ContinuousClock()
+        while !groupCommit.isClosing, !Task.isCancelled {
+            let started = clock.now
+            do {
+                try await renewLeases()
+            } catch {
+                guard !Task.isCancelled, !groupCommit.isClosing else { return }
+                logger.warning("renewing the leases failed", metadata: ["error": "\(Self.describe(error))"])
+            }
+            try? await Task.sleep(until: started + configuration.leaseDuration / 4, clock: clock)
+        }
+    }
+
+    /// Extends every lease this process holds. A cursor row that one of its own commits has
+    /// locked is skipped rather than waited for (that commit extends it), so a renewal never
+    /// queues behind a slow commit; a row this process no longer owns is a lease lost.
     private func renewLeases() async throws {
         guard !leases.withLock({ $0.isEmpty }) else { return }
         let started = ContinuousClock.now
-        let rows = try await pooledRows(
+        let renewedRows = try await pooledRows(
             """
             UPDATE eventflow_cursors c SET lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) \
-            FROM (SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner) ORDER BY processor COLLATE "C", stream COLLATE "C" FOR UPDATE) held \
+            FROM (SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner) FOR UPDATE SKIP LOCKED) held \
             WHERE c.processor = held.processor AND c.stream = held.stream AND c.owner = \(owner) RETURNING c.processor, c.stream
             """,
             logger: logger)
-        var renewed: Set<CursorKey> = []
-        for row in rows {
-            let (processor, stream) = try row.decode((String, String).self)
-            renewed.insert(CursorKey(processor: processor, stream: stream))
+        let ownedRows = try await pooledRows("SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner)", logger: logger)
+        func keys(_ rows: [PostgresRow]) throws -> Set<CursorKey> {
+            Set(try rows.map { row in
+                let (processor, stream) = try row.decode((String, String).self)
+                return CursorKey(processor: processor, stream: stream)
+            })
         }
+        let renewed = try keys(renewedRows)
+        let owned = try keys(ownedRows).union(renewed)
         let lost = leases.withLock { leases in
-            let lost = leases.keys.filter { !renewed.contains($0) }
+            let lost = leases.keys.filter { !owned.contains($0) }
             for key in lost { leases[key] = nil }
-            for key in leases.keys { leases[key] = started + configuration.leaseDuration * 0.9 }
+            for key in renewed where leases[key] != nil { leases[key] = started + configuration.leaseDuration * 0.9 }
             return lost
         }
         for key in lost {
             logger.warning("lease lost to another process", metadata: ["processor": "\(key.processor)", "stream": "\(key.stream)"])
+        }
+    }
+
+    /// Extends the local view of the leases a committed batch moved the cursors of: the
+    /// commit extended them in the table, from no earlier than `started`.
+    private func extendLeases(movedBy batch: [PendingWrite], outcome: BatchOutcome, since started: ContinuousClock.Instant) {
+        let moved = batch.enumerated().compactMap { index, write -> CursorKey? in
+            guard outcome.failures[index] == nil else { return nil }
+            switch write {
+            case .cursor(let key, _, _): return key
+            case .state(let change, _): return CursorKey(processor: change.processor, stream: change.stream)
+            default: return nil
+            }
+        }
+        guard !moved.isEmpty else { return }
+        leases.withLock { leases in
+            for key in moved where leases[key] != nil { leases[key] = started + configuration.leaseDuration * 0.9 }
         }
     }
 
@@ -478,7 +522,7 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
-    private func commit(_ batch: [PendingWrite]) async {
+    private func commit(_ batch: [PendingWrite], lockingHeads: Bool = false) async {
         let started = ContinuousClock.now
         let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
         var outcome = BatchOutcome()
@@ -503,6 +547,9 @@ public final class PostgresEventLog: EventLog, Service {
             try await connection.queryIfOpen("BEGIN", logger: logger)
             var firsts: [String: Int64] = [:]
             do {
+                if lockingHeads {
+                    try await connection.queryIfOpen(#"SELECT stream FROM eventflow_heads ORDER BY stream COLLATE "C" FOR UPDATE"#, logger: logger)
+                }
                 for (index, write) in Self.inLockOrder(batch) {
                     switch write {
                     case .replay(let selection, _):
@@ -538,6 +585,7 @@ public final class PostgresEventLog: EventLog, Service {
                 outcome.appended[placement.index] = AppendResult(firstOffset: first + Int64(placement.start), count: records.count)
             }
             for (stream, first) in firsts { observeHead(stream, first + Int64(recordsByStream[stream]?.count ?? 0)) }
+            extendLeases(movedBy: batch, outcome: outcome, since: started)
             failure = nil
         } catch {
             failure = .storageFailed(Self.describe(error))
@@ -552,7 +600,7 @@ public final class PostgresEventLog: EventLog, Service {
 
     /// The writes of a batch in the order their row locks are taken: dead letters first,
     /// then cursor and state commits by processor and stream in byte order (in batch order
-    /// within one), the order lease renewal locks cursor rows in; so the two never deadlock.
+    /// within one); so commits of several processes never wait on each other in a cycle.
     static func inLockOrder(_ batch: [PendingWrite]) -> [(offset: Int, element: PendingWrite)] {
         func key(_ write: PendingWrite) -> CursorKey? {
             switch write {
@@ -571,11 +619,12 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
-    /// Moves a cursor if this process holds its lease; false when another process does.
+    /// Moves a cursor, and extends its lease, if this process holds it; false when another process does.
     private func moveCursor(_ connection: PostgresConnection, key: CursorKey, to offset: Int64?) async throws -> Bool {
         let rows = try await connection.queryIfOpen(
             """
-            UPDATE eventflow_cursors SET next_offset = COALESCE(\(offset), next_offset) \
+            UPDATE eventflow_cursors SET next_offset = COALESCE(\(offset), next_offset), \
+            lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) \
             WHERE processor = \(key.processor) AND stream = \(key.stream) AND owner = \(owner) RETURNING 1
             """,
             logger: logger)

@@ -119,7 +119,11 @@ enum PostgresSchema {
     /// Allocates `count` offsets of `stream` (locking its head row until commit) and returns the first.
     static func allocateOffsets(_ connection: PostgresConnection, stream: String, count: Int, logger: Logger) async throws -> Int64 {
         let rows = try await connection.queryIfOpen(
-            "UPDATE eventflow_heads SET head = head + \(Int64(count)) WHERE stream = \(stream) RETURNING head - \(Int64(count))", logger: logger)
+            """
+            UPDATE eventflow_heads SET head = head + \(Int64(count)) WHERE stream = \(stream) \
+            RETURNING head - \(Int64(count)), pg_notify(\(PostgresHeadsWatch.channel), stream || ' ' || head::text)
+            """,
+            logger: logger)
         for try await first in rows.decode(Int64.self) { return first }
         throw EventLogError.unknownStream(stream)
     }

@@ -109,12 +109,8 @@ final class DeliverySession: Sendable {
         if isDraining { post.yield(.drain) }
 
         await withDiscardingTaskGroup { group in
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(20))
-                    post.yield(.tick)
-                }
-            }
+            let ticker = CoalescingTicker(every: .milliseconds(20))
+            group.addTask { await ticker.run { post.yield(.tick) } }
             var stopped = false
             var committed = cursor
             var publishedHold = false
@@ -123,6 +119,7 @@ final class DeliverySession: Sendable {
                 case .completed(let offsets, let completion):
                     scheduler.complete(offsets, completion, now: now, random: Double.random(in: 0..<1))
                 case .tick:
+                    ticker.taken()
                     if !stopped, !holdsLease {
                         logger.warning(
                             "deliver lost its lease to another process; finishing requests in flight and standing by", metadata: ["partition": "\(partition)"])

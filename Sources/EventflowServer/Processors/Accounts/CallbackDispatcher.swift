@@ -7,13 +7,14 @@ import ServiceLifecycle
 
 /// Fires account callbacks when they are due, from the durable `accounts` table.
 ///
-/// Every 20 ms it asks the table for pending callbacks whose time has come, POSTs each
-/// (the account as ingested, `Idempotency-Key: <id>:<version>`; see ``CallbackClaims``
-/// for the race with cancellation) and records the fired
-/// ones in one commit. A callback whose row was replaced by a newer version before it
-/// was due no longer exists: that is the cancellation. After a crash, callbacks still
-/// pending fire as soon as the server is back (late rather than never); one that fired
-/// but was not yet recorded fires again, which the idempotency key makes harmless.
+/// Every 20 ms (or once the previous round is done, when that takes longer) it asks the
+/// table for pending callbacks whose time has come, POSTs each (the account as ingested,
+/// `Idempotency-Key: <id>:<version>`; see ``CallbackClaims`` for the race with
+/// cancellation) and records the fired ones in one commit. A callback whose row was
+/// replaced by a newer version before it was due no longer exists: that is the
+/// cancellation. After a crash, callbacks still pending fire as soon as the server is
+/// back (late rather than never); one that fired but was not yet recorded fires again,
+/// which the idempotency key makes harmless.
 final class CallbackDispatcher: Service {
     private let log: any EventLog
     private let configuration: AccountsConfiguration
@@ -55,12 +56,8 @@ final class CallbackDispatcher: Service {
         let (signals, post) = AsyncStream.makeStream(of: Signal.self)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(20))
-                        post.yield(.tick)
-                    }
-                }
+                let ticker = CoalescingTicker(every: .milliseconds(20))
+                group.addTask { await ticker.run { post.yield(.tick) } }
                 var inFlight: Set<Callback> = []
                 var retries: [Callback: (failures: Int, notBeforeMs: Int64)] = [:]
                 var settled: [(Callback, CallbackState)] = []
@@ -86,6 +83,7 @@ final class CallbackDispatcher: Service {
                             retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: nil)
                         }
                     case .tick:
+                        ticker.taken()
                         if !settled.isEmpty {
                             await record(settled)
                             settled.removeAll()
