@@ -193,7 +193,7 @@ public enum PerformanceRun {
         try ResultsWriter.writeSummary(summary, to: directory)
         try ResultsWriter.writeJUnit(
             suite: "performance-test.\(options.profile.name)",
-            cases: thresholds.map { ("\($0.figure) \($0.rule)", $0.passed, $0.reportOnly, "\($0.figure) = \($0.value.map { String($0) } ?? "not measured"), expected \($0.rule)") },
+            cases: thresholds.map(\.junitCase),
             seconds: schedule.duration, to: directory)
         try report(options: options, schedule: schedule, load: load, scraper: scraper, figures: figures, thresholds: thresholds, passed: passed, startMs: startMs)
             .write(to: directory)

@@ -15,6 +15,12 @@ public struct ThresholdResult: Sendable {
 
     /// `PASS`, `FAIL`, or `FAIL (report only)`.
     public var resultText: String { passed ? "PASS" : reportOnly ? "FAIL (report only)" : "FAIL" }
+
+    /// Its case in `junit.xml`.
+    public var junitCase: JUnitCase {
+        let message = "\(figure) = \(value.map { String($0) } ?? "not measured"), expected \(rule)"
+        return JUnitCase(name: "\(figure) \(rule)", outcome: passed ? .passed : reportOnly ? .failedReportOnly(message) : .failed(message))
+    }
 }
 
 /// A time series the suite measured itself (one point per second).
@@ -22,6 +28,26 @@ public struct MeasuredSeries: Sendable {
     public var name: String
     public var help: String
     public var points: [(timestampMs: Int64, value: Double)]
+}
+
+/// One case of a run's `junit.xml`.
+public struct JUnitCase: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case passed
+        case failed(String)
+        /// Failed, but not part of the verdict (a report-only threshold).
+        case failedReportOnly(String)
+        /// Did not run, for the reason given.
+        case skipped(String)
+    }
+
+    public var name: String
+    public var outcome: Outcome
+
+    public init(name: String, outcome: Outcome) {
+        self.name = name
+        self.outcome = outcome
+    }
 }
 
 /// Writes a run's results folder: `metrics.prom`, `summary.json`, `junit.xml`.
@@ -42,25 +68,32 @@ public enum ResultsWriter {
         try data.write(to: URL(fileURLWithPath: directory).appendingPathComponent("summary.json"))
     }
 
-    /// One test case per threshold or scenario; a case that failed but only reports
-    /// passes with its message in `system-out`.
-    public static func writeJUnit(
-        suite: String, cases: [(name: String, passed: Bool, reportOnly: Bool, message: String)], seconds: Double, to directory: String
-    ) throws {
+    /// One test case per threshold or scenario: a case that failed but only reports passes
+    /// with its message in `system-out`; a skipped one is marked `<skipped>` with its reason,
+    /// never counted as passed.
+    public static func writeJUnit(suite: String, cases: [JUnitCase], seconds: Double, to directory: String) throws {
+        try junit(suite: suite, cases: cases, seconds: seconds)
+            .write(toFile: URL(fileURLWithPath: directory).appendingPathComponent("junit.xml").path, atomically: true, encoding: .utf8)
+    }
+
+    static func junit(suite: String, cases: [JUnitCase], seconds: Double) -> String {
         var xml = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        let failures = cases.filter { !$0.passed && !$0.reportOnly }.count
-        xml += #"<testsuite name="\#(escape(suite))" tests="\#(cases.count)" failures="\#(failures)" time="\#(String(format: "%.3f", seconds))">"# + "\n"
+        let failures = cases.filter { if case .failed = $0.outcome { true } else { false } }.count
+        let skipped = cases.filter { if case .skipped = $0.outcome { true } else { false } }.count
+        xml += #"<testsuite name="\#(escape(suite))" tests="\#(cases.count)" failures="\#(failures)" skipped="\#(skipped)" "#
+        xml += #"time="\#(String(format: "%.3f", seconds))">"# + "\n"
         for testCase in cases {
             xml += #"  <testcase classname="\#(escape(suite))" name="\#(escape(testCase.name))">"#
-            if !testCase.passed {
-                xml += testCase.reportOnly
-                    ? "<system-out>report only, not part of the verdict: \(escape(testCase.message))</system-out>"
-                    : #"<failure message="\#(escape(testCase.message))"/>"#
+            switch testCase.outcome {
+            case .passed: break
+            case .failed(let message): xml += #"<failure message="\#(escape(message))"/>"#
+            case .failedReportOnly(let message): xml += "<system-out>report only, not part of the verdict: \(escape(message))</system-out>"
+            case .skipped(let reason): xml += #"<skipped message="\#(escape(reason))"/>"#
             }
             xml += "</testcase>\n"
         }
         xml += "</testsuite>\n"
-        try xml.write(toFile: URL(fileURLWithPath: directory).appendingPathComponent("junit.xml").path, atomically: true, encoding: .utf8)
+        return xml
     }
 
     /// Every scrape and every measured series as OpenMetrics text, which

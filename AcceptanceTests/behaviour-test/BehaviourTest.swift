@@ -11,8 +11,11 @@ struct BehaviourTest: AsyncParsableCommand {
         discussion: """
             Each scenario prints PASS or FAIL with its evidence. With --spawn every scenario starts its own \
             fresh Eventflow and reference target; against --url/--target-url, scenarios that must kill or \
-            reconfigure the system are skipped, as is disk-full without root; the verdict counts skips apart. Writes results/behaviour-<UTC time>/ (summary.json, junit.xml).
-            Exit status: 0 all passed, 1 a scenario failed, 2 could not run.
+            reconfigure the system are skipped, as is disk-full without root. A skip is never a pass: the \
+            verdict counts passed, failed and skipped scenarios and gives each skip's reason, junit.xml marks \
+            skips <skipped>, and with --require-all any skip fails the run. Writes \
+            results/behaviour-<UTC time>/ (summary.json, junit.xml).
+            Exit status: 0 all passed, 1 a scenario failed (or, with --require-all, was skipped), 2 could not run.
             """
     )
 
@@ -39,6 +42,11 @@ struct BehaviourTest: AsyncParsableCommand {
     @Option(name: .customLong("eventflow-binary"), help: "The eventflow binary for --spawn (default: the one beside this binary).")
     var eventflowBinary: String?
 
+    @Flag(
+        name: .customLong("require-all"),
+        help: "Fail the run when any scenario is skipped, as a release gate should (default: off; on in 'make acceptance').")
+    var requireAll = false
+
     @Option(help: "Folder the results folder is written under.")
     var out = "results"
 
@@ -63,52 +71,42 @@ struct BehaviourTest: AsyncParsableCommand {
             binary: spawn ? eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary : nil, systemURL: url,
             targetURL: targetURL, postgresURL: postgresURL ?? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"])
         let started = Date()
-        var results: [(name: String, outcome: String, evidence: [String], seconds: Double)] = []
+        var outcomes: [BehaviourVerdict.Outcome] = []
         for scenario in selected {
-            guard spawn || !scenario.needsSpawn else {
-                print("SKIP  \(scenario.name) — needs --spawn")
-                results.append((scenario.name, "SKIP", ["needs --spawn"], 0))
-                continue
-            }
-            guard context.postgresURL != nil || !scenario.needsPostgres else {
-                print("SKIP  \(scenario.name) — needs --postgres-url")
-                results.append((scenario.name, "SKIP", ["needs --postgres-url"], 0))
+            let unmet = !spawn && scenario.needsSpawn ? "needs --spawn" : context.postgresURL == nil && scenario.needsPostgres ? "needs --postgres-url" : nil
+            if let unmet {
+                print("SKIP  \(scenario.name) — \(unmet)")
+                outcomes.append(.init(name: scenario.name, result: .skipped(reason: unmet), evidence: [unmet], seconds: 0))
                 continue
             }
             let clock = ContinuousClock.now
-            let outcome: String
+            let result: BehaviourVerdict.Result
             let evidence: [String]
             do {
-                let result = try await scenario.run(context)
-                (outcome, evidence) = (result.skipReason != nil ? "SKIP" : result.passed ? "PASS" : "FAIL", result.evidence)
+                let found = try await scenario.run(context)
+                result = found.skipReason.map { .skipped(reason: $0) } ?? (found.passed ? .passed : .failed)
+                evidence = found.evidence
             } catch {
-                (outcome, evidence) = ("FAIL", ["could not complete: \(error)"])
+                (result, evidence) = (.failed, ["could not complete: \(error)"])
             }
             let (seconds, attoseconds) = (ContinuousClock.now - clock).components
             let elapsed = Double(seconds) + Double(attoseconds) / 1e18
-            print("\(outcome)  \(scenario.name) (\(String(format: "%.1f", elapsed)) s)")
+            let label = switch result {
+            case .passed: "PASS"
+            case .failed: "FAIL"
+            case .skipped: "SKIP"
+            }
+            print("\(label)  \(scenario.name) (\(String(format: "%.1f", elapsed)) s)")
             for line in evidence { print("      \(line)") }
-            results.append((scenario.name, outcome, evidence, elapsed))
+            outcomes.append(.init(name: scenario.name, result: result, evidence: evidence, seconds: elapsed))
         }
-        let failed = results.filter { $0.outcome == "FAIL" }
+        let verdict = BehaviourVerdict(outcomes: outcomes, requireAll: requireAll)
         let directory = try ResultsWriter.makeRunDirectory(base: out, profile: "behaviour", started: started)
-        try ResultsWriter.writeSummary(
-            [
-                "verdict": failed.isEmpty ? "PASS" : "FAIL",
-                "scenarios": results.map { ["name": $0.name, "result": $0.outcome, "evidence": $0.evidence, "seconds": $0.seconds] as [String: Any] },
-            ], to: directory)
-        try ResultsWriter.writeJUnit(
-            suite: "behaviour-test", cases: results.filter { $0.outcome != "SKIP" }.map { ($0.name, $0.outcome == "PASS", false, $0.evidence.joined(separator: "; ")) },
-            seconds: results.reduce(0) { $0 + $1.seconds }, to: directory)
+        try ResultsWriter.writeSummary(verdict.summary, to: directory)
+        try ResultsWriter.writeJUnit(suite: "behaviour-test", cases: verdict.junitCases, seconds: outcomes.reduce(0) { $0 + $1.seconds }, to: directory)
         print("")
-        let passed = results.filter { $0.outcome == "PASS" }.count
-        let skipped = results.filter { $0.outcome == "SKIP" }
-        let skips = skipped.isEmpty ? "" : ", \(skipped.count) skipped: \(skipped.map(\.name).joined(separator: ", "))"
-        print(
-            failed.isEmpty
-                ? "VERDICT: PASS (\(passed) passed\(skips))"
-                : "VERDICT: FAIL (\(failed.count) failed: \(failed.map(\.name).joined(separator: ", ")); \(passed) passed\(skips))")
+        print("VERDICT: \(verdict.line)")
         print("results: \(directory)")
-        if !failed.isEmpty { throw ExitCode(AcceptanceExitCode.failed) }
+        if !verdict.passed { throw ExitCode(AcceptanceExitCode.failed) }
     }
 }
