@@ -407,11 +407,8 @@ public final class PostgresEventLog: EventLog, Service {
             while !groupCommit.isClosing, !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 do {
-                    let rows = try await pooledRows("SELECT stream, head FROM eventflow_heads", logger: logger)
-                    for row in rows {
-                        let (stream, head) = try row.decode((String, Int64).self)
-                        observeHead(stream, head)
-                    }
+                    let heads = try await client.withConnection { try await PostgresSchema.heads($0, logger: self.logger) }
+                    for (stream, head) in heads { observeHead(stream, head) }
                 } catch {
                     // Closing cancels the connection pool and this read together; a read failing then is expected.
                     guard !Task.isCancelled, !groupCommit.isClosing else { break }
