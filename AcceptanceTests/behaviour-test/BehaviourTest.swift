@@ -91,12 +91,7 @@ struct BehaviourTest: AsyncParsableCommand {
             }
             let (seconds, attoseconds) = (ContinuousClock.now - clock).components
             let elapsed = Double(seconds) + Double(attoseconds) / 1e18
-            let label = switch result {
-            case .passed: "PASS"
-            case .failed: "FAIL"
-            case .skipped: "SKIP"
-            }
-            print("\(label)  \(scenario.name) (\(String(format: "%.1f", elapsed)) s)")
+            print("\(result.label)  \(scenario.name) (\(String(format: "%.1f", elapsed)) s)")
             for line in evidence { print("      \(line)") }
             outcomes.append(.init(name: scenario.name, result: result, evidence: evidence, seconds: elapsed))
         }

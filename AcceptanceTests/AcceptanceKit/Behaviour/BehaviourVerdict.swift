@@ -8,6 +8,15 @@ public struct BehaviourVerdict: Sendable {
         case passed
         case failed
         case skipped(reason: String)
+
+        /// `PASS`, `FAIL` or `SKIP`, as printed and written to `summary.json`.
+        public var label: String {
+            switch self {
+            case .passed: "PASS"
+            case .failed: "FAIL"
+            case .skipped: "SKIP"
+            }
+        }
     }
 
     public struct Outcome: Sendable {
@@ -63,12 +72,8 @@ public struct BehaviourVerdict: Sendable {
             "passed": passedNames.count, "failed": failedNames.count,
             "skipped": skips.map { ["name": $0.name, "reason": $0.reason] },
             "scenarios": outcomes.map { outcome -> [String: Any] in
-                var entry: [String: Any] = ["name": outcome.name, "evidence": outcome.evidence, "seconds": outcome.seconds]
-                switch outcome.result {
-                case .passed: entry["result"] = "PASS"
-                case .failed: entry["result"] = "FAIL"
-                case .skipped(let reason): (entry["result"], entry["skip_reason"]) = ("SKIP", reason)
-                }
+                var entry: [String: Any] = ["name": outcome.name, "result": outcome.result.label, "evidence": outcome.evidence, "seconds": outcome.seconds]
+                if case .skipped(let reason) = outcome.result { entry["skip_reason"] = reason }
                 return entry
             },
         ]
