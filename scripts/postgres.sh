@@ -28,7 +28,7 @@ start)
   as_owner "$bin/initdb" -D "$dir/data" -U eventflow --auth=trust --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
     { echo "error: initdb failed; see $dir/initdb.log" >&2; exit 1; }
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c shared_buffers=256MB" start >/dev/null ||
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=500 -c shared_buffers=256MB" start >/dev/null ||
     { echo "error: PostgreSQL did not start; see $dir/server.log" >&2; exit 1; }
   as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U eventflow eventflow
   url="postgres://eventflow@127.0.0.1:$port/eventflow?sslmode=disable"

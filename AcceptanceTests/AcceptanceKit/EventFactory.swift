@@ -7,13 +7,17 @@ public struct EventFactory: Sendable {
     public let runID: String
     let lateFraction: Double
     let lateMaxDelaySeconds: Double
+    /// How far into the past frames' event times are moved: a run's frames fall into
+    /// windows of their own, away from the present, where the system's other traffic is.
+    let frameTimeShiftSeconds: Int
     /// Filler making frames about 2 KB, as the unique-users workload's are.
     private let frameFiller = String(repeating: "f", count: 1_900)
 
-    public init(runID: String, lateFraction: Double, lateMaxDelaySeconds: Double) {
+    public init(runID: String, lateFraction: Double, lateMaxDelaySeconds: Double, frameTimeShiftSeconds: Int = 0) {
         self.runID = runID
         self.lateFraction = lateFraction
         self.lateMaxDelaySeconds = lateMaxDelaySeconds
+        self.frameTimeShiftSeconds = frameTimeShiftSeconds
     }
 
     /// The id of event `index`: `<run>-<index>`.
@@ -70,7 +74,7 @@ public struct EventFactory: Sendable {
         case "frames":
             let late = random.unit() < lateFraction ? Int(random.unit() * lateMaxDelaySeconds) : 0
             let uid = String(random.next() % 50_000 + 0x1_0000_0000_0000, radix: 16).padding(toLength: 19, withPad: "0", startingAt: 0)
-            return .frame(uid: uid, ts: Int(nowSeconds) - late)
+            return .frame(uid: uid, ts: Int(nowSeconds) - frameTimeShiftSeconds - late)
         case "accounts":
             let account = Int(random.next() % 1_000)
             return .account(

@@ -27,11 +27,14 @@ public struct HTTPProbe: Sendable {
     public let baseURL: String
     public let client: HTTPClient
     public let timeout: TimeAmount
+    /// Sent as `X-Api-Key` with every request, when set (e.g. the reference target's admin key).
+    public let apiKey: String?
 
-    public init(baseURL: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(10)) {
+    public init(baseURL: String, client: HTTPClient = .shared, timeout: TimeAmount = .seconds(10), apiKey: String? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.client = client
         self.timeout = timeout
+        self.apiKey = apiKey
     }
 
     public func get(_ path: String) async throws -> ProbeResponse {
@@ -44,7 +47,9 @@ public struct HTTPProbe: Sendable {
 
     /// Streams an NDJSON answer line by line, without holding it whole (ledgers of millions of ids).
     public func forEachLine(_ path: String, _ body: (Substring) throws -> Void) async throws {
-        let response = try await client.execute(HTTPClientRequest(url: baseURL + path), timeout: timeout)
+        var request = HTTPClientRequest(url: baseURL + path)
+        if let apiKey { request.headers.add(name: "X-Api-Key", value: apiKey) }
+        let response = try await client.execute(request, timeout: timeout)
         guard response.status.code == 200 else { throw SpawnError("GET \(path) answered \(response.status.code)") }
         var pending = ""
         for try await chunk in response.body {
@@ -60,6 +65,7 @@ public struct HTTPProbe: Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let apiKey { request.headers.add(name: "X-Api-Key", value: apiKey) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(request, timeout: timeout)
         let data = try await response.body.collect(upTo: 64 << 20)

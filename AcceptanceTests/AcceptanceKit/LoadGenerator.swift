@@ -80,11 +80,13 @@ public final class LoadGenerator: Sendable {
     private let state: Mutex<State>
     public let schedule: RateSchedule
 
-    public init(configuration: Configuration, profile: LoadProfile, schedule: RateSchedule, seed: UInt64, runID: String) {
+    /// `frameTimeShiftSeconds` moves every frame's event time that far into the past (see ``EventFactory``).
+    public init(configuration: Configuration, profile: LoadProfile, schedule: RateSchedule, seed: UInt64, runID: String, frameTimeShiftSeconds: Int = 0) {
         self.configuration = configuration
         self.schedule = schedule
         ledger = ClientLedger(streams: profile.mix.map(\.stream))
-        factory = EventFactory(runID: runID, lateFraction: profile.lateFraction, lateMaxDelaySeconds: profile.lateMaxDelaySeconds)
+        factory = EventFactory(
+            runID: runID, lateFraction: profile.lateFraction, lateMaxDelaySeconds: profile.lateMaxDelaySeconds, frameTimeShiftSeconds: frameTimeShiftSeconds)
         let address = configuration.baseURL.replacingOccurrences(of: "http://", with: "").split(separator: "/").first ?? ""
         host = String(address.split(separator: ":").first ?? "127.0.0.1")
         port = address.split(separator: ":").last.flatMap { Int($0) } ?? 80

@@ -46,7 +46,8 @@ public enum PerformanceRun {
         let profile = options.profile
         let schedule = profile.schedule(peak: options.peak, durationScale: options.durationScale)
         let started = Date()
-        let runID = "run\(UInt64(started.timeIntervalSince1970 * 1000) % 100_000_000)s\(options.seed)"
+        let run = RunIdentity()
+        let runID = "run\(run.tag)s\(options.seed)"
         let directory = try ResultsWriter.makeRunDirectory(base: options.resultsBase, profile: profile.name, started: started)
         let system = HTTPProbe(baseURL: options.systemURL)
         let target = HTTPProbe(baseURL: options.targetURL, timeout: .seconds(120))
@@ -58,7 +59,7 @@ public enum PerformanceRun {
 
         let generator = LoadGenerator(
             configuration: .init(baseURL: system.baseURL, connections: profile.connections), profile: profile, schedule: schedule, seed: options.seed,
-            runID: runID)
+            runID: runID, frameTimeShiftSeconds: Int(started.timeIntervalSince1970) - Int(run.pastEpochSeconds))
         let load = await generator.run { second in
             let backlog = scraper.latestSum("eventflow", "eventflow_log_backlog_events") ?? 0
             log(

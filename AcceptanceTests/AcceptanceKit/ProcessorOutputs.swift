@@ -19,7 +19,10 @@ extension ProcessorOracle {
             return accountMismatches(id: id, version: answer["version"] as? Int, tokens: answer["tokens"] as? Int)
         }
         if !frameWindows.isEmpty {
-            let results = try await system.get("/v1/unique-users?window=1m").json?["results"] as? [[String: Any]] ?? []
+            // Only this run's windows: its frames lie in an hour of the past of its own.
+            let from = frameWindows.keys.min() ?? 0
+            let to = (frameWindows.keys.max() ?? 0) + Self.windowSeconds
+            let results = try await system.get("/v1/unique-users?window=1m&from=\(from)&to=\(to)").json?["results"] as? [[String: Any]] ?? []
             mismatches += frameMismatches(
                 results.map {
                     WindowResult(

@@ -1,16 +1,23 @@
 public import Foundation
 
-/// The system the suite drives: given URLs, or an Eventflow and a reference target it
-/// started itself (fresh data directory, free ports), stopped by PID at the end.
+/// The system the suite drives: given URLs (killed and restarted, when at all, by the
+/// fault hooks' commands), or an Eventflow and a reference target it started itself (fresh
+/// data directory, free ports), stopped by PID at the end.
 public final class SystemUnderTest {
     public let systemURL: String
     public let targetURL: String?
     public private(set) var processes: [SpawnedServer]
     public let dataDirectory: String?
+    /// How a system given by URL is killed and restarted.
+    public let hooks: FaultHooks?
+    /// The key of the reference target's `/admin` API, when it has one.
+    public let targetAdminKey: String?
 
-    public init(systemURL: String, targetURL: String?) {
+    public init(systemURL: String, targetURL: String?, hooks: FaultHooks? = nil, targetAdminKey: String? = nil) {
         self.systemURL = systemURL
         self.targetURL = targetURL
+        self.hooks = hooks
+        self.targetAdminKey = targetAdminKey
         processes = []
         dataDirectory = nil
     }
@@ -20,6 +27,8 @@ public final class SystemUnderTest {
         self.targetURL = targetURL
         self.processes = processes
         self.dataDirectory = dataDirectory
+        hooks = nil
+        targetAdminKey = nil
     }
 
     /// Starts `eventflow target TARGET_ARGUMENTS` and `eventflow serve` delivering (and sending account callbacks) to it with SERVE_ARGUMENTS,
@@ -49,6 +58,32 @@ public final class SystemUnderTest {
         let restarted = try await SpawnedServer.serve(dataDirectory: dataDirectory, arguments: arguments, port: old.port, binary: binary)
         processes[1] = restarted
         return restarted
+    }
+
+    /// Whether the server can be killed and restarted: it was spawned, or hooks were given.
+    public var canCrash: Bool { server != nil || hooks != nil }
+
+    /// Kills the server as a crash would: SIGKILL to the spawned process, or the kill
+    /// command. Returns what happened, for the evidence.
+    public func killServer() async throws -> String {
+        if let server {
+            server.send(SIGKILL)
+            _ = try await server.waitForExit()
+            return "SIGKILL to pid \(server.process.processIdentifier)"
+        }
+        guard let hooks else { throw SpawnError("killing the server needs --spawn, or --kill-command and --restart-command") }
+        return try await hooks.kill(HTTPProbe(baseURL: systemURL))
+    }
+
+    /// Starts the server again after `killServer()`: the spawned one on the same data
+    /// directory and port, or by the restart command. Returns what happened.
+    public func restartKilledServer(binary: URL = SpawnedServer.defaultBinary) async throws -> String {
+        if server != nil {
+            let restarted = try await restartServer(binary: binary)
+            return "restarted as pid \(restarted.process.processIdentifier)"
+        }
+        guard let hooks else { throw SpawnError("restarting the server needs --spawn, or --kill-command and --restart-command") }
+        return try await hooks.restart(HTTPProbe(baseURL: systemURL))
     }
 
     /// Stops every spawned process, the server first, and deletes the data directory it made.

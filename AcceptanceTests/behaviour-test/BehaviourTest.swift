@@ -10,8 +10,11 @@ struct BehaviourTest: AsyncParsableCommand {
         abstract: "Run Eventflow's behaviour scenarios (malformed and hostile input, hostile peers, slow clients, a full disk, crashes, outage, errors, rate limit, duplicates, ordering, back pressure, per-stream oracles, scale-out on PostgreSQL).",
         discussion: """
             Each scenario prints PASS or FAIL with its evidence. With --spawn every scenario starts its own \
-            fresh Eventflow and reference target; against --url/--target-url, scenarios that must kill or \
-            reconfigure the system are skipped, as is disk-full without root. A skip is never a pass: the \
+            fresh Eventflow and reference target. Against --url/--target-url, every scenario names its data \
+            after the run (ids, accounts, domains, services, an hour of the past for its frames), so that \
+            other traffic and earlier runs do not confuse it; the scenarios that kill the server need \
+            --kill-command and --restart-command, and those that start the system with flags or a \
+            filesystem of their own need --spawn (disk-full also needs root). A skip is never a pass: the \
             verdict counts passed, failed and skipped scenarios and gives each skip's reason, junit.xml marks \
             skips <skipped>, and with --require-all any skip fails the run. Writes \
             results/behaviour-<UTC time>/ (summary.json, junit.xml).
@@ -42,6 +45,24 @@ struct BehaviourTest: AsyncParsableCommand {
     @Option(name: .customLong("eventflow-binary"), help: "The eventflow binary for --spawn (default: the one beside this binary).")
     var eventflowBinary: String?
 
+    @Option(
+        name: .customLong("kill-command"),
+        help: "Against --url: shell command that kills the server as a crash would, e.g. 'systemctl kill -s KILL eventflow' (default: none; the scenarios that kill are skipped).")
+    var killCommand: String?
+
+    @Option(
+        name: .customLong("restart-command"),
+        help: "Against --url: shell command that starts the killed server again on its data, e.g. 'systemctl start eventflow'; the system must answer /readyz 200 within --hook-timeout (default: none).")
+    var restartCommand: String?
+
+    @Option(
+        name: .customLong("target-admin-key"),
+        help: "Admin key of the reference target at --target-url, for the scenarios that set its faults and rate limit (default: $EVENTFLOW_TARGET_ADMIN_KEY, else none).")
+    var targetAdminKey: String?
+
+    @Option(name: .customLong("hook-timeout"), help: "Seconds each hook command may run, and the server may take to be ready after a restart (default: 60).")
+    var hookTimeout: Double = 60
+
     @Flag(
         name: .customLong("require-all"),
         help: "Fail the run when any scenario is skipped, as a release gate should (default: off; on in 'make acceptance').")
@@ -53,6 +74,9 @@ struct BehaviourTest: AsyncParsableCommand {
     func validate() throws {
         guard !list else { return }
         guard spawn != (url != nil), spawn || targetURL != nil else { throw ValidationError("give --spawn, or --url URL --target-url URL") }
+        guard (killCommand == nil) == (restartCommand == nil) else { throw ValidationError("give --kill-command and --restart-command together") }
+        guard killCommand == nil || !spawn else { throw ValidationError("--kill-command and --restart-command are for a system given by --url; --spawn kills what it started") }
+        guard hookTimeout > 0, hookTimeout <= 3_600 else { throw ValidationError("--hook-timeout must be between 0 and 3600 seconds") }
         let known = Set(BehaviourScenarios.all.map(\.name))
         if let unknown = scenarios.first(where: { !known.contains($0) }) {
             throw ValidationError("unknown scenario '\(unknown)'; --list shows them")
@@ -62,19 +86,24 @@ struct BehaviourTest: AsyncParsableCommand {
     func run() async throws {
         if list {
             for scenario in BehaviourScenarios.all {
-                print("\(scenario.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(scenario.summary)\(scenario.needsSpawn ? " (needs --spawn)" : "")\(scenario.needsPostgres ? " (needs --postgres-url)" : "")")
+                let needs = (scenario.spawnReason.map { " (needs --spawn: \($0))" } ?? "") + (scenario.needsRestart ? " (needs --spawn or the kill and restart commands)" : "")
+                    + (scenario.needsPostgres ? " (needs --postgres-url)" : "")
+                print("\(scenario.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(scenario.summary)\(needs)")
             }
             return
         }
         let selected = BehaviourScenarios.all.filter { scenarios.isEmpty || scenarios.contains($0.name) }
         let context = ScenarioContext(
             binary: spawn ? eventflowBinary.map { URL(fileURLWithPath: $0) } ?? SpawnedServer.defaultBinary : nil, systemURL: url,
-            targetURL: targetURL, postgresURL: postgresURL ?? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"])
+            targetURL: targetURL, postgresURL: postgresURL ?? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"],
+            hooks: killCommand.flatMap { kill in
+                restartCommand.map { FaultHooks(killCommand: kill, restartCommand: $0, timeout: .checkedSeconds(hookTimeout)) }
+            },
+            targetAdminKey: targetAdminKey ?? ProcessInfo.processInfo.environment["EVENTFLOW_TARGET_ADMIN_KEY"].flatMap { $0.isEmpty ? nil : $0 })
         let started = Date()
         var outcomes: [BehaviourVerdict.Outcome] = []
         for scenario in selected {
-            let unmet = !spawn && scenario.needsSpawn ? "needs --spawn" : context.postgresURL == nil && scenario.needsPostgres ? "needs --postgres-url" : nil
-            if let unmet {
+            if let unmet = context.unmetNeed(of: scenario) {
                 print("SKIP  \(scenario.name) — \(unmet)")
                 outcomes.append(.init(name: scenario.name, result: .skipped(reason: unmet), evidence: [unmet], seconds: 0))
                 continue

@@ -53,7 +53,7 @@ public enum EventflowApplication {
             case .postgres: partitions = delivery.partitions ?? DeliveryConfiguration.defaultSharedPartitions
             }
             processors.append(
-                DeliverProcessor(log: log, configuration: delivery, partitions: partitions, metrics: DeliveryMetrics(registry: registry), logger: logger))
+                DeliverProcessor(log: log, configuration: delivery, partitions: partitions, metrics: DeliveryMetrics(registry: registry, configuration: delivery), logger: logger))
         }
         if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
             let unitMetrics = UniqueUsersMetrics(windowSeconds: uniqueUsers.windowSeconds, registry: registry)

@@ -29,6 +29,8 @@ public enum TargetApplication {
         if let key = configuration.adminKey.flatMap(SharedSecret.init) { admin.add(middleware: AdminKeyMiddleware(key: key)) }
         admin.get("/faults") { _, _ in target.faultsResponse() }
         admin.put("/faults") { request, _ in try await target.updateFaults(request) }
+        admin.get("/rate-limit") { _, _ in target.rateLimitResponse() }
+        admin.put("/rate-limit") { request, _ in try await target.updateRateLimit(request) }
         router.get("/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#))) }
         router.get("/metrics") { _, _ in
             target.processMetrics.update()
@@ -267,6 +269,43 @@ final class ReferenceTarget: Sendable {
         } catch {
             return Self.json(.badRequest, #"{"error":\#(JSONString.quoted("invalid faults: \(error)"))}"#)
         }
+    }
+
+    /// `GET /admin/rate-limit`: delivery's limit, `{"rate":300,"burst":30}` for a token
+    /// bucket, `{"rate":null}` when unlimited (a leaky bucket shows its size, restore rate and cost).
+    func rateLimitResponse() -> Response {
+        let text: String
+        switch limiters.withLock({ $0[.deliver] ?? .unlimited }) {
+        case .unlimited: text = #"{"rate":null}"#
+        case .tokens(let bucket): text = #"{"rate":\#(bucket.rate),"burst":\#(bucket.burst)}"#
+        case .leaky(let bucket, let cost): text = #"{"leaky_bucket":{"size":\#(bucket.capacity),"restore_rate":\#(bucket.restoreRate),"cost":\#(cost)}}"#
+        }
+        return Self.json(.ok, text)
+    }
+
+    /// `PUT /admin/rate-limit`: `{"rate":R,"burst":B}` (B defaults to R, at least 1) sets
+    /// delivery's token bucket, full; `{"rate":null}` lifts the limit. So that a test can set
+    /// a target it did not start to the limit the system under test is configured for.
+    func updateRateLimit(_ request: Request) async throws -> Response {
+        let body = try await request.body.collect(upTo: 1 << 16)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any], object.keys.contains("rate") else {
+            return Self.json(.badRequest, #"{"error":"the body must be a JSON object with 'rate' (requests per second, or null for none)","field":"rate"}"#)
+        }
+        let limiter: Limiter
+        if object["rate"] is NSNull {
+            limiter = .unlimited
+        } else {
+            guard let rate = (object["rate"] as? NSNumber)?.doubleValue, rate > 0, rate <= 1_000_000 else {
+                return Self.json(.badRequest, #"{"error":"'rate' must be a number of requests per second in (0, 1000000], or null","field":"rate"}"#)
+            }
+            let burst = object["burst"].map { ($0 as? NSNumber)?.doubleValue ?? .nan } ?? max(1, rate)
+            guard burst >= 1, burst <= 1_000_000 else {
+                return Self.json(.badRequest, #"{"error":"'burst' must be a number of requests in [1, 1000000]","field":"burst"}"#)
+            }
+            limiter = .tokens(TokenBucket(rate: rate, burst: burst, now: secondsSinceStart))
+        }
+        limiters.withLock { $0[.deliver] = limiter }
+        return rateLimitResponse()
     }
 
     static func json(_ status: HTTPResponse.Status, _ text: String, retryAfter: Int? = nil) -> Response {

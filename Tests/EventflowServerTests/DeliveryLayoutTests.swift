@@ -18,7 +18,7 @@ import Testing
             #expect(try await log.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
             let processor = DeliverProcessor(
                 log: log, configuration: DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver"), partitions: 2,
-                metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry()), logger: quietLogger)
+                metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry(), configuration: DeliveryConfiguration()), logger: quietLogger)
             let processorGroup = ServiceGroup(services: [processor], gracefulShutdownSignals: [], logger: quietLogger)
             let outcome = await outcome(stop: { await processorGroup.triggerGracefulShutdown() }) { try await processorGroup.run() }
             #expect(outcome?.contains("cut in 4 partition(s)") == true, "\(outcome ?? "still delivering after 20 s")")

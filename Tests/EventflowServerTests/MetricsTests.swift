@@ -35,6 +35,26 @@ import Testing
     }
 }
 
+/// Delivery publishes its settings, so that a test of a deployed system can hold the target
+/// and the ordering to them.
+@Suite struct DeliverySettingsMetricTests {
+    @Test func deliveryPublishesItsSettings() async throws {
+        let delivery = DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver", targetRate: 300, targetBurst: 30, batchSize: 5, orderingWindow: 2)
+        try await withServer({ $0.delivery = delivery }) { client, _ in
+            let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            let settings = ["rate_limit_requests_per_second": 300.0, "burst_requests": 30, "batch_events": 5, "ordering_window_seconds": 2]
+            for (setting, value) in settings {
+                #expect(metricValue(text, #"eventflow_delivery_configured{setting="\#(setting)"}"#) == value, "\(setting)")
+            }
+        }
+        try await withServer({ $0.delivery = DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver") }) { client, _ in
+            let text = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metricValue(text, #"eventflow_delivery_configured{setting="rate_limit_requests_per_second"}"#) == 0)
+            #expect(metricValue(text, #"eventflow_delivery_configured{setting="ordering_window_seconds"}"#) == 60)
+        }
+    }
+}
+
 /// Runs `promtool check metrics` on `text`; `make test` installs promtool (Debian package `prometheus`).
 func promtoolCheckMetrics(_ text: String) throws -> (Int32, String) {
     let candidates = ["/usr/bin/promtool", "/usr/local/bin/promtool"]

@@ -28,6 +28,35 @@ import Testing
         }
     }
 
+    /// Two runs against one system, with another client's frame of the present between them
+    /// (as a smoke test sends): each run's oracle checks only what that run sent, its frames
+    /// in an hour of the past of its own.
+    @Test func runsAgainstOneSystemCheckOnlyTheirOwnData() async throws {
+        try await withServer(storage: .sqlite) { _, port in
+            let profile = try LoadProfile.load(path: LoadProfileTests.profileDirectory.appendingPathComponent("peak.yaml").path)
+            let system = HTTPProbe(baseURL: "http://127.0.0.1:\(port)")
+            var oracles: [ProcessorOracle] = []
+            for round in 0..<2 {
+                let run = RunIdentity()
+                let started = Int(Date().timeIntervalSince1970)
+                let generator = LoadGenerator(
+                    configuration: .init(baseURL: system.baseURL, connections: 8), profile: profile,
+                    schedule: profile.schedule(peak: 2_000, durationScale: 0.02), seed: 7, runID: "run\(run.tag)",
+                    frameTimeShiftSeconds: started - Int(run.pastEpochSeconds))
+                let load = await generator.run { _ in }
+                let oracle = ProcessorOracle(ledger: generator.ledger, factory: generator.factory, startedAtSeconds: load.startedAtSeconds)
+                #expect(oracle.frameWindows.keys.allSatisfy { $0 >= Int(run.pastEpochSeconds) - 600 && $0 < Int(run.pastEpochSeconds) + 3_600 })
+                #expect(try await mismatches(oracle, system, until: \.isEmpty) == [], "run \(round)")
+                oracles.append(oracle)
+                if round == 0 {
+                    let present = #"{"uid":"0123456789abcdef012","ts":\#(Int64(Date().timeIntervalSince1970 * 1000))}"#
+                    #expect(try await concurrentPosts(port: port, path: "/v1/streams/frames/events", bodies: [present], contentType: "application/json")[0].status == 202)
+                }
+            }
+            #expect(try await oracles[0].check(system) == [], "the first run's outputs after the second")
+        }
+    }
+
     @Test func acceptsWhatCopiesWithoutAnswerMayHaveStored() {
         var bounds = ProcessorOracle.Bounds(low: 3, high: 5)
         #expect(bounds.contains(3) && bounds.contains(5) && !bounds.contains(2) && !bounds.contains(6))

@@ -37,6 +37,38 @@ import Testing
         }
     }
 
+    func put(_ target: TargetProbe, _ path: String, _ body: String, key: String? = nil) async throws -> (status: UInt, text: String) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(target.port)\(path)")
+        request.method = .PUT
+        if let key { request.headers.add(name: "X-Api-Key", value: key) }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 16)))
+    }
+
+    /// A test of a deployed system sets the target it did not start to the system's limit.
+    @Test func theDeliveryLimitCanBeSetWhileItRuns() async throws {
+        try await withTarget { target in
+            #expect(try await target.get("/admin/rate-limit") == #"{"rate":null}"#)
+            let set = try await put(target, "/admin/rate-limit", #"{"rate":0.01,"burst":2}"#)
+            #expect(set.status == 200 && set.text == #"{"rate":0.01,"burst":2.0}"#, "\(set)")
+            #expect(try await post(target, "/deliver", id: "d0") == 200)
+            #expect(try await post(target, "/deliver", id: "d1") == 200)
+            #expect(try await post(target, "/deliver", id: "d2") == 429)
+            #expect(try await post(target, "/callbacks", id: "c0") == 200)
+            for (body, field) in [
+                (#"{"rate":0}"#, "rate"), (#"{"rate":"fast"}"#, "rate"), (#"{"burst":3}"#, "rate"), (#"{"rate":10,"burst":0.5}"#, "burst"),
+                (#"{"rate":10,"burst":"x"}"#, "burst"), (#"{"rate":1e300}"#, "rate"), ("not json", "rate"),
+            ] {
+                let refused = try await put(target, "/admin/rate-limit", body)
+                #expect(refused.status == 400 && refused.text.contains(#""field":"\#(field)""#), "\(body): \(refused)")
+            }
+            #expect(try await target.get("/admin/rate-limit") == #"{"rate":0.01,"burst":2.0}"#)
+            #expect(try await put(target, "/admin/rate-limit", #"{"rate":null}"#).status == 200)
+            #expect(try await post(target, "/deliver", id: "d3") == 200)
+        }
+    }
+
     @Test func faultsOutOfRangeAreRefused() async throws {
         try await withTarget { target in
             for faults in [#"{"error_rate":2}"#, #"{"latency_ms":1e300}"#, #"{"timeout_hold_ms":-1}"#] {
@@ -67,6 +99,10 @@ import Testing
             let refused = try await target.get("/admin/faults")
             #expect(refused.contains("admin key"), "\(refused)")
             #expect(try await put(key: "admin") == 200)
+            var limit = HTTPClientRequest(url: "http://127.0.0.1:\(target.port)/admin/rate-limit")
+            limit.method = .PUT
+            limit.body = .bytes(ByteBuffer(string: #"{"rate":null}"#))
+            #expect(try await HTTPClient.shared.execute(limit, timeout: .seconds(5)).status.code == 401)
         }
     }
 }

@@ -19,7 +19,7 @@ import Testing
         try await withTarget { target in
             let processor = DeliverProcessor(
                 log: log, configuration: delivery(to: target) { $0.timeout = .seconds(10) }, partitions: 4,
-                metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry()), logger: quietLogger)
+                metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry(), configuration: DeliveryConfiguration()), logger: quietLogger)
             let group = ServiceGroup(services: [sqlite, processor], gracefulShutdownSignals: [], logger: quietLogger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }

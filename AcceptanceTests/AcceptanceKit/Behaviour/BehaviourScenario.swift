@@ -27,12 +27,33 @@ public struct ScenarioContext: Sendable {
     public var targetURL: String?
     /// A PostgreSQL server for scenarios that share one database between processes; each creates its own database there.
     public var postgresURL: String?
+    /// How scenarios kill and restart a system given by URL.
+    public var hooks: FaultHooks?
+    /// The admin key of a reference target given by URL, when it has one.
+    public var targetAdminKey: String?
+    /// Names this run's data (ids, accounts, domains, services, event times), so that runs
+    /// against one long-lived system, and the traffic already there, do not mix.
+    public let run: RunIdentity
 
-    public init(binary: URL?, systemURL: String?, targetURL: String?, postgresURL: String? = nil) {
+    public init(
+        binary: URL?, systemURL: String?, targetURL: String?, postgresURL: String? = nil, hooks: FaultHooks? = nil, targetAdminKey: String? = nil,
+        run: RunIdentity = RunIdentity()
+    ) {
+        self.targetAdminKey = targetAdminKey
         self.binary = binary
         self.systemURL = systemURL
         self.targetURL = targetURL
         self.postgresURL = postgresURL
+        self.hooks = hooks
+        self.run = run
+    }
+
+    /// Why `scenario` cannot run in this context (the flag it needs), or nil when it can.
+    public func unmetNeed(of scenario: any BehaviourScenario) -> String? {
+        if let reason = scenario.spawnReason, binary == nil { return "needs --spawn (\(reason))" }
+        if scenario.needsRestart, binary == nil, hooks == nil { return "needs --spawn, or --kill-command and --restart-command" }
+        if scenario.needsPostgres, postgresURL == nil { return "needs --postgres-url" }
+        return nil
     }
 
     /// A fresh system for the scenario (spawned) or the given one; `body` runs against it and it is stopped after.
@@ -44,7 +65,7 @@ public struct ScenarioContext: Sendable {
             system = try await SystemUnderTest.spawn(
                 binary: binary, targetArguments: targetArguments, serveArguments: serveArguments, dataDirectory: dataDirectory)
         } else if let systemURL, let targetURL {
-            system = SystemUnderTest(systemURL: systemURL, targetURL: targetURL)
+            system = SystemUnderTest(systemURL: systemURL, targetURL: targetURL, hooks: hooks, targetAdminKey: targetAdminKey)
         } else {
             throw SpawnError("needs --spawn, or --url and --target-url")
         }
@@ -63,14 +84,19 @@ public struct ScenarioContext: Sendable {
 public protocol BehaviourScenario: Sendable {
     var name: String { get }
     var summary: String { get }
-    /// Scenarios that kill or reconfigure the system need `--spawn`.
-    var needsSpawn: Bool { get }
+    /// Why the scenario must start the system itself (`--spawn`): flags, a filesystem or a
+    /// cluster of its own; nil when it runs against any system.
+    var spawnReason: String? { get }
+    /// Scenarios that kill and restart the server need `--spawn` or the fault hooks.
+    var needsRestart: Bool { get }
     /// Scenarios that run several processes on one PostgreSQL need `--postgres-url`.
     var needsPostgres: Bool { get }
     func run(_ context: ScenarioContext) async throws -> ScenarioResult
 }
 
 extension BehaviourScenario {
+    public var spawnReason: String? { nil }
+    public var needsRestart: Bool { false }
     public var needsPostgres: Bool { false }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 struct DiskFullScenario: BehaviourScenario {
     let name = "disk-full"
     let summary = "a real full disk (a 24 MiB tmpfs; needs root): 503 and unready, no false 202, ready again by itself, every 202 kept across a restart"
-    let needsSpawn = true
+    let spawnReason: String? = "it fills a small filesystem of its own"
 
     static let diskMiB = 24
     static let ballastBytes = 4 << 20

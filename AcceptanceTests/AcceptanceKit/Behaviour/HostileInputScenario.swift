@@ -9,7 +9,6 @@ import NIOHTTP1
 struct HostileInputScenario: BehaviourScenario {
     let name = "hostile-input"
     let summary = "read-API parameters, control characters, NUL, far-future times, huge headers and early answers: 4xx, no crash, delivery goes on"
-    let needsSpawn = false
 
     /// A request and whether a 202 is also an acceptable answer.
     struct Case: Sendable {
@@ -51,11 +50,11 @@ struct HostileInputScenario: BehaviourScenario {
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         try await context.withSystem { system in
-            guard let targetURL = system.targetURL else { throw SpawnError("hostile-input needs --target-url to see delivery go on") }
+            guard system.targetURL != nil else { throw SpawnError("hostile-input needs --target-url to see delivery go on") }
             let probe = HTTPProbe(baseURL: system.systemURL, timeout: .seconds(20))
-            let target = TargetClient(target: HTTPProbe(baseURL: targetURL))
+            let target = TargetClient(system)
             let events = EventsClient(system: probe)
-            let ids = context.ids("hostile", count: 200)
+            let ids = context.ids("hostile-input", count: 200)
             let before = await events.send(Array(ids.prefix(100)))
             var evidence: [String] = []
             var failures = 0

@@ -16,7 +16,6 @@ struct MalformedCase: Sendable {
 struct MalformedInputScenario: BehaviourScenario {
     let name = "malformed-input"
     let summary = "41 kinds of bad request each get their 4xx; nothing is stored; the server keeps serving"
-    let needsSpawn = false
 
     static var corpus: [MalformedCase] {
         func json(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -71,22 +70,58 @@ struct MalformedInputScenario: BehaviourScenario {
         try await context.withSystem { system in
             let probe = HTTPProbe(baseURL: system.systemURL)
             let before = try await headOffsets(probe)
+            let started = ContinuousClock.now
             var evidence: [String] = []
             var failures = 0
             for bad in Self.corpus {
-                let response = try await probe.send("/v1/streams/\(bad.stream)/events", method: bad.method, body: bad.body, contentType: bad.contentType)
+                let path = "/v1/streams/\(bad.stream)/events"
+                let status =
+                    bad.body.count > Self.rawBodyBytes
+                    ? try await Self.statusOverRawConnection(system.systemURL, bad, path: path)
+                    : try await probe.send(path, method: bad.method, body: bad.body, contentType: bad.contentType).status
                 let healthy = try await probe.get("/healthz").status == 200
-                if response.status != bad.expected || !healthy {
+                if status != bad.expected || !healthy {
                     failures += 1
-                    evidence.append("\(bad.name): got \(response.status), expected \(bad.expected)\(healthy ? "" : "; /healthz failed after it")")
+                    evidence.append("\(bad.name): got \(status), expected \(bad.expected)\(healthy ? "" : "; /healthz failed after it")")
                 }
             }
+            let corpusTook = ContinuousClock.now - started
             let after = try await headOffsets(probe)
             let stored = after.map { $0.value - (before[$0.key] ?? 0) }.reduce(0, +)
-            let valid = try await probe.post("/v1/streams/events/events", body: Array(#"{"id":"after-corpus","name":"n","timestamp":1}"#.utf8))
-            evidence.insert("\(Self.corpus.count - failures) of \(Self.corpus.count) bad requests got the expected 4xx; events stored by them: \(stored); a valid request afterwards → \(valid.status)", at: 0)
-            return ScenarioResult(passed: failures == 0 && stored == 0 && valid.status == 202, evidence: evidence)
+            // On a system given by URL other traffic may move the heads too: as long again with
+            // no request of ours tells whether it does, and then the count cannot be ours alone.
+            var othersStored = 0
+            if context.binary == nil, stored > 0 {
+                try await Task.sleep(for: corpusTook)
+                let control = try await headOffsets(probe)
+                othersStored = control.map { $0.value - (after[$0.key] ?? 0) }.reduce(0, +)
+            }
+            let valid = try await probe.post("/v1/streams/events/events", body: Array(#"{"id":"after-corpus-\#(context.run.tag)","name":"n","timestamp":1}"#.utf8))
+            let storedText = othersStored > 0 ? "heads moved by \(stored), but by \(othersStored) with no request of ours: other traffic, so not counted" : "\(stored)"
+            evidence.insert("\(Self.corpus.count - failures) of \(Self.corpus.count) bad requests got the expected 4xx; events stored by them: \(storedText); a valid request afterwards → \(valid.status)", at: 0)
+            return ScenarioResult(passed: failures == 0 && (stored == 0 || othersStored > 0) && valid.status == 202, evidence: evidence)
         }
+    }
+
+    /// Bodies larger than this go over a raw connection.
+    static let rawBodyBytes = 1 << 20
+
+    /// Sends `bad` over a raw connection and reads the status of the answer. A server may
+    /// answer a body over its limit, and close, before it read the body (it should); an HTTP
+    /// client still writing the body reports the closed connection rather than the answer.
+    static func statusOverRawConnection(_ systemURL: String, _ bad: MalformedCase, path: String) async throws -> Int {
+        guard let (host, port) = HostileInputScenario.hostAndPort(systemURL) else { throw SpawnError("cannot read \(systemURL)") }
+        let head = "\(bad.method.rawValue) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: \(bad.contentType ?? "")\r\nContent-Length: \(bad.body.count)\r\n\r\n"
+        // The oversized corpus bodies are ASCII: each chunk is its bytes exactly.
+        let chunks = [head] + stride(from: 0, to: bad.body.count, by: 64 << 10).map { start in
+            String(decoding: bad.body[start..<min(start + (64 << 10), bad.body.count)], as: UTF8.self)
+        }
+        let connection = try await RawConnection.open(host: host, port: port)
+        let (received, _) = try await connection.exchange(writing: chunks, limit: .seconds(30))
+        guard received.hasPrefix("HTTP/1.1 "), let status = Int(received.dropFirst(9).prefix(3)) else {
+            throw SpawnError("\(bad.name): no HTTP answer over a raw connection, only \(received.prefix(100).debugDescription)")
+        }
+        return status
     }
 
     private func headOffsets(_ probe: HTTPProbe) async throws -> [String: Int] {

@@ -8,7 +8,7 @@ import Synchronization
 struct ScaleOutScenario: BehaviourScenario {
     let name = "scale-out"
     let summary = "2 collectors + 2 processors on one PostgreSQL, SIGKILL one of each under load (then again, restarting them): nothing lost, limit held"
-    let needsSpawn = true
+    let spawnReason: String? = "it starts a cluster of its own on PostgreSQL"
     let needsPostgres = true
 
     static let rate = 2_000

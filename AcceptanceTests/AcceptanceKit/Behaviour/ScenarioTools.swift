@@ -43,6 +43,15 @@ struct EventsClient: Sendable {
 struct TargetClient: Sendable {
     let target: HTTPProbe
 
+    init(target: HTTPProbe) {
+        self.target = target
+    }
+
+    /// The target of `system`, with its admin key.
+    init(_ system: SystemUnderTest) {
+        target = HTTPProbe(baseURL: system.targetURL ?? "", apiKey: system.targetAdminKey)
+    }
+
     struct Entry: Sendable {
         var firstDeliveredAtMs: Int64?
         var firstAttemptAtMs: Int64
@@ -65,8 +74,42 @@ struct TargetClient: Sendable {
         (try await target.get("/ledger/summary").json as? [String: Int]) ?? [:]
     }
 
-    func setFaults(_ json: String) async throws {
-        _ = try await target.send("/admin/faults", method: .PUT, body: Array(json.utf8), contentType: "application/json")
+    /// Runs `body` with the target's faults changed by `json` (`PUT /admin/faults`).
+    func withFaults<T>(_ json: String, _ body: () async throws -> T) async throws -> T {
+        try await withAdminSetting("/admin/faults", json, body)
+    }
+
+    /// Runs `body` with delivery's rate limit on the target set by `json` (`PUT /admin/rate-limit`).
+    func withRateLimit<T>(_ json: String, _ body: () async throws -> T) async throws -> T {
+        try await withAdminSetting("/admin/rate-limit", json, body)
+    }
+
+    /// Runs `body` with the target's admin setting at `path` changed by `json`, and puts back
+    /// what it was before (as its GET shows it), also when `body` throws: the target may be
+    /// shared with other traffic.
+    private func withAdminSetting<T>(_ path: String, _ json: String, _ body: () async throws -> T) async throws -> T {
+        let before = try await target.get(path)
+        guard before.status == 200 else { throw SpawnError("GET \(path) on the target answered \(before.status)\(Self.hint(before.status))") }
+        try await admin(path, json)
+        do {
+            let result = try await body()
+            try await admin(path, before.text)
+            return result
+        } catch {
+            try? await admin(path, before.text)
+            throw error
+        }
+    }
+
+    private func admin(_ path: String, _ json: String) async throws {
+        let response = try await target.send(path, method: .PUT, body: Array(json.utf8), contentType: "application/json")
+        guard response.status == 200 else {
+            throw SpawnError("PUT \(path) \(json) on the target answered \(response.status)\(Self.hint(response.status)): \(response.text.prefix(200))")
+        }
+    }
+
+    private static func hint(_ status: Int) -> String {
+        status == 401 ? " (give the target's admin key with --target-admin-key)" : ""
     }
 
     /// Waits until every id in `ids` was delivered; returns the ones still missing after `timeout`.
@@ -83,9 +126,8 @@ struct TargetClient: Sendable {
 }
 
 extension ScenarioContext {
-    /// Unique ids for one scenario run.
+    /// Ids unique to this run: `<prefix>-<run tag>-<n>`. Each scenario uses prefixes of its own.
     func ids(_ prefix: String, count: Int) -> [String] {
-        let run = UInt64(Date().timeIntervalSince1970 * 1000) % 1_000_000_000
-        return (0..<count).map { "\(prefix)-\(run)-\($0)" }
+        (0..<count).map { "\(prefix)-\(run.tag)-\($0)" }
     }
 }

@@ -7,7 +7,6 @@ import Foundation
 struct SlowClientsScenario: BehaviourScenario {
     let name = "slow-clients"
     let summary = "4,000 idle and 200 slowloris connections: ordinary requests keep their latency; both kinds are closed by the server's timeouts"
-    let needsSpawn = false
 
     static let idleConnections = 4_000
     static let slowlorisConnections = 200

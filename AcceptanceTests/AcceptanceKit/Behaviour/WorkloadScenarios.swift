@@ -1,17 +1,18 @@
 import EventflowCore
 import Foundation
+import Synchronization
 
 /// Frames years old and out of order, with late ones, counted per minute: users, frames
 /// and late drops per window equal what the scenario derives from the order it sent.
 struct UniqueUsersScenario: BehaviourScenario {
     let name = "unique-users"
     let summary = "seeded frames (out of order, late, nested uid/ts) counted exactly per 1 m window across a SIGKILL and restart"
-    let needsSpawn = true
+    let needsRestart = true
     static let latenessMs: Int64 = 5_000
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         var random = SplitMix64(seed: 51)
-        let base: Int64 = 1_468_244_340_000
+        let base = context.run.pastEpochSeconds * 1000
         var frames: [(uid: String, ms: Int64)] = []
         for index in 0..<30_000 {
             let uid = String(format: "%03x%016llx", Int(random.next() % 4096), random.next() % 3000)
@@ -19,40 +20,81 @@ struct UniqueUsersScenario: BehaviourScenario {
             if random.next() % 100 == 0 { ms -= 20_000 }
             frames.append((uid, ms))
         }
-        // What each window must show, from the order sent: a frame counts unless its
-        // window ended at least the lateness before the newest frame so far.
-        var expected: [Int64: (users: Set<String>, frames: Int, late: Int)] = [:]
+        let expected = FrameExpectations(frames: frames, latenessMs: Self.latenessMs)
+        let lines = frames.map { #"{"uid":"\#($0.uid)","ts":\#($0.ms),"meta":{"uid":1,"ts":"x","uid":2},"pad":"\#(String(repeating: "p", count: 200))"}"# }
+        let (from, to) = (expected.inOrder.keys.min() ?? 0, (expected.inOrder.keys.max() ?? 0) + 60)
+        let late = expected.inOrder.values.reduce(0) { $0 + $1.late }
+        let spawned = context.binary != nil
+        let watermarkWasPast = Mutex(false)
+        var result = try await context.runWorkload(
+            stream: "frames", processor: "unique-users", lines: lines,
+            description: "30,000 frames over \(expected.inOrder.count) windows from \(from) (unix seconds, this run's hour), \(late) of them past the lateness"
+        ) { api, _ in
+            let results = try await api.object("/v1/unique-users?window=1m&from=\(from)&to=\(to)")["results"] as? [[String: Any]] ?? []
+            let found = Dictionary(
+                results.map {
+                    (Int64($0["start"] as? Int ?? -1),
+                     FrameExpectations.Window(users: $0["users"] as? Int ?? -1, frames: $0["frames"] as? Int ?? -1, late: $0["late_dropped"] as? Int ?? -1))
+                },
+                uniquingKeysWith: { first, _ in first })
+            let inOrder = expected.mismatches(found, against: expected.inOrder)
+            if inOrder.isEmpty || spawned { return inOrder }
+            // A system given by URL whose other traffic is newer than this run's hour has its
+            // watermark past it: then every frame of the run is late, and counted as such.
+            let newer = try await api.object("/v1/unique-users?window=1m&from=\(to)&limit=1")["results"] as? [Any] ?? []
+            guard !newer.isEmpty, expected.mismatches(found, against: expected.allLate).isEmpty else { return inOrder }
+            watermarkWasPast.withLock { $0 = true }
+            return []
+        }
+        if watermarkWasPast.withLock({ $0 }) {
+            result.evidence.append("the system's watermark was already past this run's hour (its other frames are newer): every frame was counted as late, as it must be; the lateness rule within the run was not exercised")
+        }
+        return result
+    }
+}
+
+/// What each one-minute window must show after frames sent in a given order: as the order
+/// makes it (a frame counts unless its window ended at least the lateness before the newest
+/// frame so far), or, on a system whose watermark was already past them, all late.
+struct FrameExpectations {
+    struct Window: Equatable {
+        var users: Int
+        var frames: Int
+        var late: Int
+    }
+
+    let inOrder: [Int64: (users: Set<String>, frames: Int, late: Int)]
+    let allLate: [Int64: (users: Set<String>, frames: Int, late: Int)]
+
+    init(frames: [(uid: String, ms: Int64)], latenessMs: Int64) {
+        var inOrder: [Int64: (users: Set<String>, frames: Int, late: Int)] = [:]
+        var allLate: [Int64: (users: Set<String>, frames: Int, late: Int)] = [:]
         var newest = Int64.min
         for frame in frames {
             newest = max(newest, frame.ms)
             let start = frame.ms / 60_000 * 60
-            if (start + 60) * 1000 <= newest - Self.latenessMs {
-                expected[start, default: ([], 0, 0)].late += 1
+            allLate[start, default: ([], 0, 0)].late += 1
+            if (start + 60) * 1000 <= newest - latenessMs {
+                inOrder[start, default: ([], 0, 0)].late += 1
             } else {
-                expected[start, default: ([], 0, 0)].users.insert(frame.uid)
-                expected[start, default: ([], 0, 0)].frames += 1
+                inOrder[start, default: ([], 0, 0)].users.insert(frame.uid)
+                inOrder[start, default: ([], 0, 0)].frames += 1
             }
         }
-        let lines = frames.map { #"{"uid":"\#($0.uid)","ts":\#($0.ms),"meta":{"uid":1,"ts":"x","uid":2},"pad":"\#(String(repeating: "p", count: 200))"}"# }
+        self.inOrder = inOrder
+        self.allLate = allLate
+    }
 
-        let late = expected.values.reduce(0) { $0 + $1.late }
-        return try await context.runWorkload(
-            stream: "frames", processor: "unique-users", lines: lines,
-            description: "30,000 frames over \(expected.count) windows, \(late) of them past the lateness"
-        ) { api, _ in
-            let results = try await api.object("/v1/unique-users?window=1m")["results"] as? [[String: Any]] ?? []
-            var mismatches: [String] = []
-            if results.count != expected.count { mismatches.append("\(results.count) windows, expected \(expected.count)") }
-            for result in results {
-                let start = Int64(result["start"] as? Int ?? -1)
-                let want = expected[start] ?? ([], 0, 0)
-                let got = (result["users"] as? Int ?? -1, result["frames"] as? Int ?? -1, result["late_dropped"] as? Int ?? -1)
-                if got != (want.users.count, want.frames, want.late) {
-                    mismatches.append("window \(start): users/frames/late \(got), expected \((want.users.count, want.frames, want.late))")
-                }
-            }
-            return mismatches
+    /// The windows of `found` (by start) that differ from `expected`, and the count when that differs.
+    func mismatches(_ found: [Int64: Window], against expected: [Int64: (users: Set<String>, frames: Int, late: Int)]) -> [String] {
+        var mismatches: [String] = []
+        if found.count != expected.count { mismatches.append("\(found.count) windows, expected \(expected.count)") }
+        for (start, want) in expected.sorted(by: { $0.key < $1.key }) {
+            let wanted = Window(users: want.users.count, frames: want.frames, late: want.late)
+            let got = found[start] ?? Window(users: 0, frames: 0, late: 0)
+            if got != wanted { mismatches.append("window \(start): users/frames/late \((got.users, got.frames, got.late)), expected \((wanted.users, wanted.frames, wanted.late))") }
         }
+        return mismatches
     }
 }
 
@@ -61,15 +103,15 @@ struct UniqueUsersScenario: BehaviourScenario {
 struct AccountsScenario: BehaviourScenario {
     let name = "accounts"
     let summary = "shuffled, duplicated versions of 300 accounts: newest versions kept, their callbacks fired across a SIGKILL, top per type right"
-    let needsSpawn = true
+    let needsRestart = true
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         var random = SplitMix64(seed: 52)
         let types = ["mint", "metadata", "escrow", "auction"]
         var updates: [(id: String, type: String, tokens: Int, version: Int, callbackMs: Int)] = []
         for account in 0..<300 {
-            let id = "acct-\(account)"
-            let type = types[Int(random.next() % UInt64(types.count))]
+            let id = "acct-\(context.run.tag)-\(account)"
+            let type = types[Int(random.next() % UInt64(types.count))] + "-" + context.run.tag
             for version in 1...Int(1 + random.next() % 6) {
                 let tokens = Int(random.next() % 100_000)
                 let callbackMs = Int(random.next() % 4) == 0 ? 2_500 : Int(random.next() % 300)
@@ -107,7 +149,7 @@ struct AccountsScenario: BehaviourScenario {
                 mismatches.append("callback of \(id) version \(account.version) not fired")
             }
             let sent = Set(updates.map { "\($0.id):\($0.version)" })
-            for key in fired where !sent.contains(key) { mismatches.append("callback \(key) fired but never sent") }
+            for key in fired where key.hasPrefix("acct-\(context.run.tag)-") && !sent.contains(key) { mismatches.append("callback \(key) fired but never sent") }
             guard mismatches.isEmpty else { return mismatches }
             for (id, account) in newest {
                 let stored = try await api.object("/v1/accounts/\(id)")
@@ -117,7 +159,7 @@ struct AccountsScenario: BehaviourScenario {
             }
             let served = try await api.object("/v1/accounts/top")["top"] as? [[String: Any]] ?? []
             let expectedTop = top.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.id)" }
-            let servedTop = served.map { "\($0["accountType"] as? String ?? "")=\($0["id"] as? String ?? "")" }
+            let servedTop = served.map { "\($0["accountType"] as? String ?? "")=\($0["id"] as? String ?? "")" }.filter { $0.contains("-\(context.run.tag)=") }
             if servedTop != expectedTop { mismatches.append("top \(servedTop), expected \(expectedTop)") }
             return mismatches
         }
@@ -129,14 +171,14 @@ struct AccountsScenario: BehaviourScenario {
 struct DomainsScenario: BehaviourScenario {
     let name = "domains"
     let summary = "delivered/bounced events for 2,000 domains (1000 vs 1001 deliveries, bounces, mixed case): every status right across a SIGKILL"
-    let needsSpawn = true
+    let needsRestart = true
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         var random = SplitMix64(seed: 53)
         var counts: [String: (delivered: Int, bounced: Int)] = [:]
         var events: [(domain: String, type: String)] = []
         for index in 0..<2_000 {
-            let domain = "d\(index).example.org"
+            let domain = "d\(index).\(context.run.tag).example.org"
             let delivered: Int
             switch index {
             case 0..<3: delivered = 1_001
@@ -176,7 +218,7 @@ struct DomainsScenario: BehaviourScenario {
 struct LogStoreScenario: BehaviourScenario {
     let name = "log-store"
     let summary = "20,000 log lines of 20 services: counts per severity and stored lines exact across a SIGKILL"
-    let needsSpawn = true
+    let needsRestart = true
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         var random = SplitMix64(seed: 54)
@@ -184,7 +226,7 @@ struct LogStoreScenario: BehaviourScenario {
         var expected: [String: [String: Int]] = [:]
         var lastPayload: [String: String] = [:]
         let lines = (0..<20_000).map { index -> String in
-            let service = "svc-\(random.next() % 20)"
+            let service = "svc-\(context.run.tag)-\(random.next() % 20)"
             let severity = severities[Int(random.next() % 5)]
             expected[service, default: [:]][severity, default: 0] += 1
             lastPayload[service] = "line \(index)"

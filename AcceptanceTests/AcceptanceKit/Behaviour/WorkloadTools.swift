@@ -23,17 +23,14 @@ struct WorkloadRun {
         }
     }
 
-    /// SIGKILLs the server right after a half was acknowledged, usually while the processor
-    /// still works through it, and restarts it on the same data directory.
+    /// Kills the server (SIGKILL, or the kill command) right after a half was acknowledged,
+    /// usually while the processor still works through it, and restarts it on the same data.
     mutating func killAndRestart(processor: String, acknowledged: Int) async throws {
-        guard let server = system.server else { throw SpawnError("needs --spawn") }
         let metrics = (try? PrometheusText.parse(try await probe.get("/metrics").text)) ?? []
         let processed = metrics.value("eventflow_processor_events_total", ["processor": processor]) ?? 0
-        server.send(SIGKILL)
-        _ = try await server.waitForExit()
-        let restarted = try await system.restartServer(binary: context.binary ?? SpawnedServer.defaultBinary)
-        evidence.append(
-            "SIGKILL with \(acknowledged) events acknowledged and \(Int(processed)) committed by \(processor); restarted as pid \(restarted.process.processIdentifier)")
+        let killed = try await system.killServer()
+        let restarted = try await system.restartKilledServer(binary: context.binary ?? SpawnedServer.defaultBinary)
+        evidence.append("\(killed) with \(acknowledged) events acknowledged and \(Int(processed)) processed by \(processor) since its start; \(restarted)")
     }
 
     /// Checks until `check` returns no mismatches or `timeout` passes; passes when it did.
@@ -55,8 +52,8 @@ struct WorkloadRun {
 }
 
 extension ScenarioContext {
-    /// The run every workload scenario makes: a fresh system without delivery, the first
-    /// half of `lines` sent to `stream`, a SIGKILL and restart, the second half, then
+    /// The run every workload scenario makes: a fresh system without delivery (or the one
+    /// given), the first half of `lines` sent to `stream`, a kill and restart, the second half, then
     /// `check` (given the system's API and the system) until it reports no mismatches.
     func runWorkload(
         stream: String, processor: String, lines: [String], batch: Int = 500, description: String,

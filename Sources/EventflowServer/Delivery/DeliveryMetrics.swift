@@ -14,7 +14,22 @@ struct DeliveryMetrics: Sendable {
     let partitionsHeld: Gauge
     let retryAfterClamped: Counter
 
-    init(registry: PrometheusCollectorRegistry) {
+    /// `configuration` is published once, as `eventflow_delivery_configured{setting}`: what
+    /// a test of a deployed system needs to know to hold the target and the ordering to it.
+    init(registry: PrometheusCollectorRegistry, configuration: DeliveryConfiguration) {
+        let settings: [(String, Double)] = [
+            ("rate_limit_requests_per_second", configuration.targetRate ?? 0),
+            ("burst_requests", configuration.targetRate == nil ? 0 : configuration.targetBurst ?? configuration.targetRate ?? 0),
+            ("batch_events", Double(configuration.batchSize)),
+            ("ordering_window_seconds", configuration.orderingWindow),
+            ("max_retry_after_seconds", configuration.retry.maxRetryAfter),
+        ]
+        for (setting, value) in settings {
+            registry.gauge(
+                "eventflow_delivery_configured", labels: [("setting", setting)],
+                help: "Delivery's settings: rate limit (0: none) and burst in requests, events per request, ordering window and longest Retry-After honoured in seconds"
+            ).set(value)
+        }
         var attempts: [String: Counter] = [:]
         for outcome in ["ok", "throttled", "error", "timeout", "dead_letter"] {
             attempts[outcome] = registry.counter(
