@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import NIOPosix
 
 /// A plain TCP connection to a server under test, for clients no HTTP library would be:

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A small tmpfs to fill for real: a full disk without filling the machine's. Mounting one
 /// needs root (as CI's runner has); callers skip with ``unavailableReason`` otherwise.

@@ -84,6 +84,7 @@ struct BehaviourTest: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Console.printLineByLine()
         if list {
             for scenario in BehaviourScenarios.all {
                 let needs = (scenario.spawnReason.map { " (needs --spawn: \($0))" } ?? "") + (scenario.needsRestart ? " (needs --spawn or the kill and restart commands)" : "")

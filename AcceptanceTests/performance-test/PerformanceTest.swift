@@ -60,6 +60,7 @@ struct PerformanceTest: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Console.printLineByLine()
         let loaded: LoadProfile
         do {
             loaded = try LoadProfile.load(path: profile)

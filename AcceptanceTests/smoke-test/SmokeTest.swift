@@ -33,6 +33,7 @@ struct SmokeTest: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Console.printLineByLine()
         var spawned: [SpawnedServer] = []
         var dataDirectory: String?
         defer { if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) } }

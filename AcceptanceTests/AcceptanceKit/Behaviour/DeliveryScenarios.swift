@@ -2,19 +2,22 @@ import EventflowCore
 import Foundation
 import Synchronization
 
-/// Checks that every id the client had acknowledged reached the target, waiting `minimum`
-/// plus half again the time the system's published rate limit needs for them.
+/// Checks that every id the client had acknowledged reached the target, waiting as long as
+/// deliveries keep coming and `stall` more.
 private func verifyDelivered(
-    _ acknowledged: Set<String>, system: SystemUnderTest, target: TargetClient, minimum: Duration = .seconds(60), evidence: inout [String]
+    _ acknowledged: Set<String>, target: TargetClient, stall: Duration = .seconds(60), evidence: inout [String]
 ) async throws -> Bool {
-    let settings = try? await DeliverySettings.read(from: HTTPProbe(baseURL: system.systemURL))
-    let timeout = minimum + (settings?.timeToDeliver(acknowledged.count) ?? .zero)
-    let missing = try await target.waitForDelivery(of: acknowledged, timeout: timeout)
+    let started = ContinuousClock.now
+    let missing = try await target.waitForDelivery(of: acknowledged, stall: stall)
     let summary = try await target.summary()
     evidence.append(
         "acknowledged \(acknowledged.count), lost \(missing.count), target: unique \(summary["unique"] ?? 0), duplicates \(summary["duplicates"] ?? 0), "
             + "errors injected \(summary["errors_injected"] ?? 0), throttled \(summary["throttled"] ?? 0)")
-    if !missing.isEmpty { evidence.append("never delivered within \(timeout): \(missing.sorted().prefix(5).joined(separator: ", "))…") }
+    if !missing.isEmpty {
+        evidence.append(
+            String(format: "never delivered (%.0f s, the last %.0f s without progress): ", (ContinuousClock.now - started).seconds, stall.seconds)
+                + missing.sorted().prefix(5).joined(separator: ", ") + "…")
+    }
     return missing.isEmpty
 }
 
@@ -32,7 +35,7 @@ private func deliveredThroughFaults(
         return sent
     }
     var evidence = [description]
-    let passed = try await verifyDelivered(sent.acknowledged.withLock { $0 }, system: system, target: target, evidence: &evidence)
+    let passed = try await verifyDelivered(sent.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
     let injected = try await target.summary()["errors_injected", default: 0] - injectedBefore
     return ScenarioResult(passed: passed && injected > 0, evidence: evidence)
 }
@@ -59,7 +62,7 @@ struct CrashScenario: BehaviourScenario {
             let restarted = try await system.restartKilledServer(binary: context.binary ?? SpawnedServer.defaultBinary)
             _ = await load.value
             var evidence = ["\(killed) with \(atKill) events acknowledged; \(restarted)"]
-            let passed = try await verifyDelivered(acknowledgements.acknowledged.withLock { $0 }, system: system, target: target, evidence: &evidence)
+            let passed = try await verifyDelivered(acknowledgements.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
             return ScenarioResult(passed: passed, evidence: evidence)
         }
     }
@@ -107,7 +110,7 @@ struct CrashLoopScenario: BehaviourScenario {
                 "\(restarts) kills and restarts under load; \(sent) events sent, \(acknowledged.count) acknowledged, "
                     + "\(sent - acknowledged.count) refused or unanswered while the server was down"
             ]
-            let passed = try await verifyDelivered(acknowledged, system: system, target: target, minimum: .seconds(120), evidence: &evidence)
+            let passed = try await verifyDelivered(acknowledged, target: target, stall: .seconds(120), evidence: &evidence)
             return ScenarioResult(passed: passed && restarts == Self.kills, evidence: evidence)
         }
     }
@@ -166,7 +169,7 @@ struct RateLimitScenario: BehaviourScenario {
             var evidence: [String] = []
             let delivered = try await target.withRateLimit(#"{"rate":\#(settings.rateLimit),"burst":\#(settings.burst)}"#) {
                 let sent = await client.send(ids)
-                return try await verifyDelivered(sent.acknowledged.withLock { $0 }, system: system, target: target, minimum: .seconds(120), evidence: &evidence)
+                return try await verifyDelivered(sent.acknowledged.withLock { $0 }, target: target, stall: .seconds(120), evidence: &evidence)
             }
             let ledger = try await target.ledger()
             let times = ids.compactMap { ledger[$0]?.firstDeliveredAtMs }.sorted()
@@ -193,7 +196,7 @@ struct DuplicateSendsScenario: BehaviourScenario {
             let first = await client.send(ids)
             _ = await client.send(ids, into: first)
             var evidence = ["sent 1,000 ids twice"]
-            let delivered = try await verifyDelivered(first.acknowledged.withLock { $0 }, system: system, target: target, evidence: &evidence)
+            let delivered = try await verifyDelivered(first.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
             let ledger = try await target.ledger()
             let applied = ids.filter { ledger[$0]?.firstDeliveredAtMs != nil }.count
             let twice = ids.filter { (ledger[$0]?.deliveries ?? 0) > 1 }.count
@@ -231,11 +234,11 @@ struct OrderingWindowScenario: BehaviourScenario {
                     try await Task.sleep(for: .checkedSeconds((window * 1.25 + 1) / Double(Self.batches)))
                 }
                 var evidence: [String] = []
-                _ = try await verifyDelivered([stuck], system: system, target: target, minimum: .checkedSeconds(window * 2 + 60), evidence: &evidence)
+                _ = try await verifyDelivered([stuck], target: target, stall: .checkedSeconds(window * 2 + 60), evidence: &evidence)
                 return head.acknowledged.withLock { $0 }.union(rest.acknowledged.withLock { $0 })
             }
             var evidence: [String] = []
-            let delivered = try await verifyDelivered(acknowledged, system: system, target: target, evidence: &evidence)
+            let delivered = try await verifyDelivered(acknowledged, target: target, evidence: &evidence)
             let ledger = try await target.ledger()
             guard let stuckEntry = ledger[stuck], let stuckDelivered = stuckEntry.firstDeliveredAtMs else {
                 return ScenarioResult(passed: false, evidence: evidence + ["the stuck event was not delivered"])
@@ -265,11 +268,6 @@ struct DeliverySettings {
     var orderingWindow: Double
     var maxRetryAfter: Double
 
-    /// One and a half times what the rate limit takes to deliver `events` (zero without one).
-    func timeToDeliver(_ events: Int) -> Duration {
-        rateLimit > 0 ? .checkedSeconds(Double(events) / (rateLimit * batch) * 1.5) : .zero
-    }
-
     static func read(from system: HTTPProbe) async throws -> DeliverySettings {
         let metrics = try PrometheusText.parse(try await system.get("/metrics").text)
         func setting(_ name: String) throws -> Double {
@@ -298,7 +296,7 @@ struct BackPressureScenario: BehaviourScenario {
             let statuses = sent.statuses.withLock { $0 }
             let refused = sent.refused.withLock { $0 }
             var evidence = ["statuses: " + statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ") + "; 503s with Retry-After: \(sent.retryAfterSeen.withLock { $0 })"]
-            let delivered = try await verifyDelivered(sent.acknowledged.withLock { $0 }, system: system, target: target, evidence: &evidence)
+            let delivered = try await verifyDelivered(sent.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
             let ledger = try await target.ledger()
             let phantom = refused.filter { ledger[$0]?.firstDeliveredAtMs != nil }.count
             evidence.append("refused events that were delivered anyway: \(phantom)")

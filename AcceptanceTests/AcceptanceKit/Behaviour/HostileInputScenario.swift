@@ -79,7 +79,7 @@ struct HostileInputScenario: BehaviourScenario {
             evidence += earlyEvidence
             let after = await events.send(Array(ids.suffix(100)))
             let acknowledged = before.acknowledged.withLock { $0 }.union(after.acknowledged.withLock { $0 })
-            let missing = try await target.waitForDelivery(of: acknowledged, timeout: .seconds(90))
+            let missing = try await target.waitForDelivery(of: acknowledged, stall: .seconds(90))
             let cases = Self.cases(now: now).count + 2
             evidence.insert(
                 "\(cases - failures) of \(cases) hostile requests answered as they must, the server up after each; "

@@ -41,7 +41,7 @@ struct HostilePeerScenario: BehaviourScenario {
                     "/v1/streams/accounts/events", body: Array(accounts.joined(separator: "\n").utf8), contentType: "application/x-ndjson"
                 ).status == 202
                 let acknowledged = sent.acknowledged.withLock { $0 }
-                let missing = try await target.waitForDelivery(of: acknowledged, timeout: .seconds(120) + settings.timeToDeliver(acknowledged.count))
+                let missing = try await target.waitForDelivery(of: acknowledged, stall: .seconds(120))
                 let callbacksMissing = try await Self.waitForCallbacks(accountIDs.map { "\($0):1" }, target: target.target, timeout: .seconds(120))
                 return (sent, accountsAccepted, missing, callbacksMissing)
             }

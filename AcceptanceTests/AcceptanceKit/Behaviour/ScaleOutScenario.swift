@@ -67,7 +67,7 @@ struct ScaleOutScenario: BehaviourScenario {
         }
         await sending.value
         let acknowledged = load.acknowledged.withLock { $0 }
-        let missing = try await target.waitForDelivery(of: acknowledged, timeout: .seconds(90))
+        let missing = try await target.waitForDelivery(of: acknowledged, stall: .seconds(90))
         let after = try await target.summary()
         let duplicates = after["duplicates", default: 0] - before["duplicates", default: 0]
         let throttled = after["throttled", default: 0] - before["throttled", default: 0]

@@ -112,14 +112,21 @@ struct TargetClient: Sendable {
         status == 401 ? " (give the target's admin key with --target-admin-key)" : ""
     }
 
-    /// Waits until every id in `ids` was delivered; returns the ones still missing after `timeout`.
-    func waitForDelivery(of ids: Set<String>, timeout: Duration = .seconds(60)) async throws -> Set<String> {
-        let deadline = ContinuousClock.now + timeout
+    /// Waits until every id in `ids` was delivered, as long as they keep arriving: returns
+    /// the ones still missing once `stall` passed without one more of them delivered, or
+    /// after `limit` in all. A system that delivers slowly (a rate limit, a hostile target)
+    /// is given its time; one that stopped is not waited for.
+    func waitForDelivery(of ids: Set<String>, stall: Duration = .seconds(60), limit: Duration = .seconds(900)) async throws -> Set<String> {
+        let started = ContinuousClock.now
+        var lastProgress = started
         var missing = ids
         while true {
             let ledger = try await ledger()
-            missing = missing.filter { ledger[$0]?.firstDeliveredAtMs == nil }
-            if missing.isEmpty || ContinuousClock.now >= deadline { return missing }
+            let still = missing.filter { ledger[$0]?.firstDeliveredAtMs == nil }
+            let now = ContinuousClock.now
+            if still.count < missing.count { lastProgress = now }
+            missing = still
+            if missing.isEmpty || now - lastProgress >= stall || now - started >= limit { return missing }
             try await Task.sleep(for: .milliseconds(200))
         }
     }

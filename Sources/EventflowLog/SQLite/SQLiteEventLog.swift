@@ -84,8 +84,8 @@ public final class SQLiteEventLog: EventLog, Service {
         let path = URL(fileURLWithPath: configuration.dataDirectory).appendingPathComponent("eventflow.sqlite").path
         // The events are the users' data: readable by this user only. SQLite gives its WAL
         // and shared-memory files the database file's permissions.
-        if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        if !FileManager.default.fileExists(atPath: path), !FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) {
+            throw EventLogError.storageFailed("cannot create \(path): check that the data directory is writable and has space")
         }
         let threadPool = NIOThreadPool(numberOfThreads: 4)
         threadPool.start()
