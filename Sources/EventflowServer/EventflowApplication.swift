@@ -101,6 +101,7 @@ public enum EventflowApplication {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
+        metrics.publishPendingLimits(configuration.groupCommit)
         let apiKey = APIKey(configuration.apiKey)
         StatusController(log: log, metrics: configuration.metricsPort == nil ? metrics : nil).addRoutes(to: router)
         IngestController(

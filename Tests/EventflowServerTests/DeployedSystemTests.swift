@@ -37,6 +37,17 @@ import Testing
         #expect(hooked.unmetNeed(of: crash) == nil && hooked.unmetNeed(of: diskFull) == "needs --spawn (it fills a small filesystem of its own)")
     }
 
+    /// A scenario that needs a setting the given system does not have is skipped, naming it.
+    @Test func backPressureNamesThePendingLimitItNeeds() async throws {
+        try await withServer(storage: .sqlite) { _, port in
+            let scenario = try #require(BehaviourScenarios.all.first { $0.name == "back-pressure" })
+            let context = ScenarioContext(binary: nil, systemURL: "http://127.0.0.1:\(port)", targetURL: "http://127.0.0.1:9")
+            #expect(context.unmetNeed(of: scenario) == nil)
+            let result = try await scenario.run(context)
+            #expect(result.skipReason?.hasPrefix("the system's pending limit is 200000 events") == true, "\(result.evidence)")
+        }
+    }
+
     @Test func aFailingOrHangingHookCommandIsAnErrorWithItsOutput() async throws {
         await #expect(throws: SpawnError.self) { try await ShellCommand.run("echo no such unit >&2; exit 5", timeout: .seconds(10)) }
         do {

@@ -27,6 +27,8 @@ import Testing
             #expect(metricValue(text, #"eventflow_ingest_requests_total{stream="events",code="400"}"#) == 1)
             #expect(metricValue(text, #"eventflow_ingest_requests_total{stream="unknown",code="404"}"#) == 1)
             #expect((metricValue(text, "process_resident_memory_bytes") ?? 0) > 1_000_000)
+            // The pending limits, for a test of a deployed system to know whether it can flood past them.
+            #expect(metricValue(text, #"eventflow_log_configured{setting="max_pending_events"}"#) == 200_000)
 
             let (status, output) = try promtoolCheckMetrics(text)
             #expect(status == 0, "promtool check metrics: \(output)")

@@ -286,10 +286,18 @@ struct DeliverySettings {
 struct BackPressureScenario: BehaviourScenario {
     let name = "back-pressure"
     let summary = "a flood over the pending limit gets 503 with Retry-After; everything acknowledged is delivered, nothing refused is"
-    let spawnReason: String? = "it starts the system with --max-pending-events 50"
+    /// The largest pending limit a flood of 48 connections sending 40 events each is sure to pass.
+    static let largestFloodableLimit = 500.0
 
     func run(_ context: ScenarioContext) async throws -> ScenarioResult {
         try await context.withSystem(serveArguments: ["--max-pending-events", "50"]) { system in
+            let metrics = try PrometheusText.parse(try await HTTPProbe(baseURL: system.systemURL).get("/metrics").text)
+            let limit = metrics.value("eventflow_log_configured", ["setting": "max_pending_events"]) ?? .infinity
+            guard limit <= Self.largestFloodableLimit else {
+                return .skipped(
+                    "the system's pending limit is \(limit.isFinite ? String(Int(limit)) : "unpublished") events: back-pressure floods past it only "
+                        + "when it is \(Int(Self.largestFloodableLimit)) or less (start the system with --max-pending-events 50)")
+            }
             let client = EventsClient(system: HTTPProbe(baseURL: system.systemURL))
             let target = TargetClient(system)
             let sent = await client.send(context.ids("flood", count: 20_000), batch: 40, concurrency: 48)

@@ -1,3 +1,4 @@
+import EventflowCore
 public import EventflowLog
 public import Prometheus
 import EventflowMetrics
@@ -58,6 +59,18 @@ public final class ServerMetrics: Sendable {
     public func recordCommit(_ stats: CommitStats) {
         appendDuration.record(.nanoseconds(Int64(stats.durationSeconds * 1e9)))
         if !stats.succeeded { commitFailures.increment() }
+    }
+
+    /// Publishes the collector's limits on what waits for a commit, once, as
+    /// `eventflow_log_configured{setting}`: a test of a deployed system reads them to know
+    /// whether it can flood past them.
+    func publishPendingLimits(_ limits: GroupCommitLimits) {
+        for (setting, value) in [("max_pending_events", limits.maxPendingEvents), ("max_pending_bytes", limits.maxPendingBytes)] {
+            registry.gauge(
+                "eventflow_log_configured", labels: [("setting", setting)],
+                help: "The collector's limits on what waits for a commit, in events and bytes; past either, ingest answers 503"
+            ).set(Double(value))
+        }
     }
 
     /// Events accepted per stream since the last call.
