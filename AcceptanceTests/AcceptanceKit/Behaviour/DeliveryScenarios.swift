@@ -193,8 +193,9 @@ struct DuplicateSendsScenario: BehaviourScenario {
             let client = EventsClient(system: HTTPProbe(baseURL: system.systemURL))
             let target = TargetClient(system)
             let ids = context.ids("dup", count: 1_000)
-            let first = await client.send(ids)
-            _ = await client.send(ids, into: first)
+            // One batch at a time, so that a system with a small pending limit refuses none.
+            let first = await client.send(ids, concurrency: 1)
+            _ = await client.send(ids, concurrency: 1, into: first)
             var evidence = ["sent 1,000 ids twice"]
             let delivered = try await verifyDelivered(first.acknowledged.withLock { $0 }, target: target, evidence: &evidence)
             let ledger = try await target.ledger()

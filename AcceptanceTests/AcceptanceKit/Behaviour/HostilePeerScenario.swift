@@ -35,7 +35,9 @@ struct HostilePeerScenario: BehaviourScenario {
             let accountIDs = context.ids("hostile-acct", count: Self.accounts)
             // The target turns hostile over its admin API for the run, and back after.
             let (sent, accountsAccepted, missing, callbacksMissing) = try await target.withFaults(#"{"hostile_rate":0.15,"timeout_hold_ms":20000}"#) {
-                let sent = await client.send(context.ids("hostile", count: Self.events))
+                // One batch at a time: every event must be acknowledged, also by a system with a
+                // small pending limit (back-pressure's 50), which would refuse batches sent at once.
+                let sent = await client.send(context.ids("hostile", count: Self.events), concurrency: 1)
                 let accounts = accountIDs.map { #"{"id":"\#($0)","accountType":"mint","tokens":1,"callbackTimeMs":0,"version":1}"# }
                 let accountsAccepted = try await probe.post(
                     "/v1/streams/accounts/events", body: Array(accounts.joined(separator: "\n").utf8), contentType: "application/x-ndjson"
