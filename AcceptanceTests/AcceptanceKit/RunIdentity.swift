@@ -23,7 +23,7 @@ public struct RunIdentity: Sendable, Equatable {
         self.init(using: &random)
     }
 
-    public init(using random: inout some RandomNumberGenerator) {
+    private init(using random: inout some RandomNumberGenerator) {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
         tag = String((0..<8).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
         pastEpochSeconds = Self.earliestPastEpoch + Int64(random.next() % Self.pastHours) * 3_600

@@ -64,16 +64,17 @@ struct FrameExpectations {
     }
 
     let inOrder: [Int64: (users: Set<String>, frames: Int, late: Int)]
-    let allLate: [Int64: (users: Set<String>, frames: Int, late: Int)]
+    /// Every frame of each window dropped as late.
+    var allLate: [Int64: (users: Set<String>, frames: Int, late: Int)] {
+        inOrder.mapValues { ([], 0, $0.frames + $0.late) }
+    }
 
     init(frames: [(uid: String, ms: Int64)], latenessMs: Int64) {
         var inOrder: [Int64: (users: Set<String>, frames: Int, late: Int)] = [:]
-        var allLate: [Int64: (users: Set<String>, frames: Int, late: Int)] = [:]
         var newest = Int64.min
         for frame in frames {
             newest = max(newest, frame.ms)
             let start = frame.ms / 60_000 * 60
-            allLate[start, default: ([], 0, 0)].late += 1
             if (start + 60) * 1000 <= newest - latenessMs {
                 inOrder[start, default: ([], 0, 0)].late += 1
             } else {
@@ -82,7 +83,6 @@ struct FrameExpectations {
             }
         }
         self.inOrder = inOrder
-        self.allLate = allLate
     }
 
     /// The windows of `found` (by start) that differ from `expected`, and the count when that differs.
