@@ -17,34 +17,37 @@ public enum EventflowApplication {
     ) async throws -> some ApplicationProtocol {
         let metrics = ServerMetrics(streams: configuration.streams.map(\.name))
         let streams = configuration.streams.map(\.name)
-        let log: any EventLog & Service
+        let storage: EventStorage
         switch configuration.storage {
         case .sqlite:
-            log = try await SQLiteEventLog.open(
+            storage = try await SQLiteEventLog.open(
                 configuration: LogConfiguration(
                     dataDirectory: configuration.dataDirectory, streams: streams, groupCommit: configuration.groupCommit,
                     maxCommitDelay: configuration.maxCommitDelay, maxDatabaseBytes: configuration.maxDatabaseBytes,
                     onCommit: { metrics.recordCommit($0) }),
-                logger: logger)
+                logger: logger
+            ).storage
         case .postgres(let url):
-            log = try await PostgresEventLog.open(
+            storage = try await PostgresEventLog.open(
                 configuration: PostgresLogConfiguration(
                     url: url, streams: streams, groupCommit: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay,
                     leaseDuration: configuration.leaseDuration, onCommit: { metrics.recordCommit($0) }),
-                logger: logger)
+                logger: logger
+            ).storage
         }
-        return build(configuration: configuration, log: log, logService: log, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
+        return build(configuration: configuration, storage: storage, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
     }
 
     /// The processors that read the log, started after it and stopped before it.
-    static func processors(_ configuration: ServerConfiguration, log: any EventLog, metrics: ServerMetrics, logger: Logger) -> [any Service] {
+    static func processors(_ configuration: ServerConfiguration, storage: EventStorage, metrics: ServerMetrics, logger: Logger) -> [any Service] {
         var processors: [any Service] = []
         guard configuration.role.processes else { return processors }
         let registry = metrics.registry
         func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
         let quick = BatchFlushPolicy(maxEvents: 5000, maxDelay: configuration.processorCommitInterval)
         func runner<Step: ProcessorStep>(_ policy: BatchFlushPolicy, _ makeStep: @escaping @Sendable () -> Step) -> ProcessorRunner<Step> {
-            ProcessorRunner(log: log, policy: policy, metrics: ProcessorMetrics(processor: makeStep().name, registry: registry), logger: logger, makeStep: makeStep)
+            ProcessorRunner(
+                log: storage.log, state: storage.state, coordination: storage.coordination, policy: policy, metrics: ProcessorMetrics(processor: makeStep().name, registry: registry), logger: logger, makeStep: makeStep)
         }
         if let delivery = configuration.delivery, serves(DeliverProcessor.stream) {
             let partitions: Int
@@ -53,7 +56,7 @@ public enum EventflowApplication {
             case .postgres: partitions = delivery.partitions ?? DeliveryConfiguration.defaultSharedPartitions
             }
             processors.append(
-                DeliverProcessor(log: log, configuration: delivery, partitions: partitions, metrics: DeliveryMetrics(registry: registry, configuration: delivery), logger: logger))
+                DeliverProcessor(storage: storage, configuration: delivery, partitions: partitions, metrics: DeliveryMetrics(registry: registry, configuration: delivery), logger: logger))
         }
         if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
             let unitMetrics = UniqueUsersMetrics(windowSeconds: uniqueUsers.windowSeconds, registry: registry)
@@ -65,7 +68,9 @@ public enum EventflowApplication {
             let accountsMetrics = AccountsMetrics(registry: registry)
             let claims = CallbackClaims()
             processors.append(runner(quick) { AccountsStep(configuration: accounts, metrics: accountsMetrics, claims: claims) })
-            processors.append(CallbackDispatcher(log: log, configuration: accounts, metrics: accountsMetrics, claims: claims, logger: logger))
+            processors.append(
+                CallbackDispatcher(
+                    state: storage.state, coordination: storage.coordination, configuration: accounts, metrics: accountsMetrics, claims: claims, logger: logger))
         }
         if configuration.domains, serves(DomainsStep.stream) {
             processors.append(runner(quick) { DomainsStep() })
@@ -97,9 +102,10 @@ public enum EventflowApplication {
     }
 
     static func build(
-        configuration: ServerConfiguration, log: any EventLog, logService: any Service, metrics: ServerMetrics, logger: Logger,
+        configuration: ServerConfiguration, storage: EventStorage, metrics: ServerMetrics, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        let log = storage.log
         let router = Router(context: BasicRequestContext.self)
         metrics.publishPendingLimits(configuration.groupCommit)
         let apiKey = APIKey(configuration.apiKey)
@@ -115,14 +121,14 @@ public enum EventflowApplication {
         if let apiKey { readRoutes.add(middleware: APIKeyMiddleware(key: apiKey)) }
         let pages = ByteBudget(limit: configuration.connections.maxInflightReadBytes)
         StreamReadController(log: log, maxBodyBytes: configuration.maxBodyBytes, pages: pages).addRoutes(to: readRoutes)
-        DeadLetterController(log: log, maxBodyBytes: configuration.maxBodyBytes, pages: pages).addRoutes(to: readRoutes)
+        DeadLetterController(log: log, deadLetters: storage.deadLetters, maxBodyBytes: configuration.maxBodyBytes, pages: pages).addRoutes(to: readRoutes)
         func serves(_ stream: String) -> Bool { configuration.streams.contains { $0.name == stream } }
         if let uniqueUsers = configuration.uniqueUsers, serves(UniqueUsersStep.stream) {
-            UniqueUsersController(log: log, configuration: uniqueUsers).addRoutes(to: readRoutes)
+            UniqueUsersController(state: storage.state, configuration: uniqueUsers).addRoutes(to: readRoutes)
         }
-        if configuration.accounts != nil, serves(AccountsStep.stream) { AccountsController(log: log).addRoutes(to: readRoutes) }
-        if configuration.domains, serves(DomainsStep.stream) { DomainsController(log: log).addRoutes(to: readRoutes) }
-        if configuration.logStore != nil, serves(LogStoreStep.stream) { LogStoreController(log: log).addRoutes(to: readRoutes) }
+        if configuration.accounts != nil, serves(AccountsStep.stream) { AccountsController(state: storage.state).addRoutes(to: readRoutes) }
+        if configuration.domains, serves(DomainsStep.stream) { DomainsController(state: storage.state).addRoutes(to: readRoutes) }
+        if configuration.logStore != nil, serves(LogStoreStep.stream) { LogStoreController(state: storage.state).addRoutes(to: readRoutes) }
         router.methodNotAllowed("/v1/streams", allowed: [.get])
 
         return Application(
@@ -132,9 +138,9 @@ public enum EventflowApplication {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "eventflow",
                 backlog: configuration.connections.listenBacklog,
                 availableConnectionsDelegate: .maximum(configuration.connections.maxConnections, logger: logger)),
-            services: [logService, MetricsSampler(log: log, metrics: metrics, logger: logger)]
+            services: [storage.service, MetricsSampler(log: log, state: storage.state, metrics: metrics, logger: logger)]
                 + metricsServer(configuration, log: log, metrics: metrics, logger: logger)
-                + processors(configuration, log: log, metrics: metrics, logger: logger),
+                + processors(configuration, storage: storage, metrics: metrics, logger: logger),
             onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

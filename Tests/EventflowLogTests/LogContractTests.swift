@@ -11,37 +11,37 @@ import Testing
 /// and against PostgreSQL (`make test` starts a throwaway server for it).
 @Suite struct LogContractTests {
     @Test(arguments: LogBackend.allCases) func appendsGetDenseOffsetsPerStreamAndReadBackInOrder(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            let first = try await log.append(stream: "events", records: records(["a", "b", "c"]))
-            let other = try await log.append(stream: "frames", records: records(["x"]))
-            let second = try await log.append(stream: "events", records: records(["d"]))
+        try await withLog(backend.fresh()) { storage, _ in
+            let first = try await storage.log.append(stream: "events", records: records(["a", "b", "c"]))
+            let other = try await storage.log.append(stream: "frames", records: records(["x"]))
+            let second = try await storage.log.append(stream: "events", records: records(["d"]))
             #expect(first == AppendResult(firstOffset: 0, count: 3))
             #expect(other == AppendResult(firstOffset: 0, count: 1))
             #expect(second == AppendResult(firstOffset: 3, count: 1))
-            let events = try await log.read(stream: "events", from: 0, limit: 10)
+            let events = try await storage.log.read(stream: "events", from: 0, limit: 10)
             #expect(events.map(\.offset) == [0, 1, 2, 3])
             #expect(events.map(\.id) == ["a", "b", "c", "d"])
             #expect(events.map { String(buffer: $0.body) } == ["{\"id\":\"a\"}", "{\"id\":\"b\"}", "{\"id\":\"c\"}", "{\"id\":\"d\"}"])
             #expect(events[0].key == "key-a")
             #expect(events[0].eventTimeMs == 1_000)
-            #expect(try await log.read(stream: "events", from: 2, limit: 1).map(\.id) == ["c"])
-            #expect(log.headOffset(stream: "events") == 4)
+            #expect(try await storage.log.read(stream: "events", from: 2, limit: 1).map(\.id) == ["c"])
+            #expect(storage.log.headOffset(stream: "events") == 4)
         }
     }
 
     @Test(arguments: LogBackend.allCases) func concurrentAppendsShareCommits(backend: LogBackend) async throws {
         let commits = Mutex(0)
-        try await withLog(backend.fresh(), onCommit: { _ in commits.withLock { $0 += 1 } }) { log, _ in
+        try await withLog(backend.fresh(), onCommit: { _ in commits.withLock { $0 += 1 } }) { storage, _ in
             let results = try await withThrowingTaskGroup(of: AppendResult.self) { group in
                 for request in 0..<200 {
-                    group.addTask { try await log.append(stream: "events", records: records(["r\(request)-0", "r\(request)-1"])) }
+                    group.addTask { try await storage.log.append(stream: "events", records: records(["r\(request)-0", "r\(request)-1"])) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             let offsets = results.flatMap { $0.firstOffset...$0.lastOffset }.sorted()
             #expect(offsets == Array(0..<400))
             #expect(commits.withLock { $0 } < 200)
-            let stored = try await log.read(stream: "events", from: 0, limit: 1_000)
+            let stored = try await storage.log.read(stream: "events", from: 0, limit: 1_000)
             for result in results {
                 let ids = stored[Int(result.firstOffset)...Int(result.lastOffset)].compactMap(\.id)
                 #expect(ids.count == 2 && ids[0].hasSuffix("-0") && ids[1].hasSuffix("-1") && ids[0].dropLast(2) == ids[1].dropLast(2))
@@ -51,28 +51,28 @@ import Testing
 
     @Test(arguments: LogBackend.allCases) func cursorsAndEventsSurviveReopening(backend: LogBackend) async throws {
         let location = try await backend.fresh()
-        try await withLog(location) { log, _ in
-            _ = try await log.append(stream: "events", records: records(["a", "b", "c"]))
-            #expect(try await log.cursor(processor: "deliver", stream: "events") == 0)
-            #expect(try await log.acquireLease(processor: "deliver", stream: "events"))
-            try await log.commitCursor(processor: "deliver", stream: "events", to: 2)
+        try await withLog(location) { storage, _ in
+            _ = try await storage.log.append(stream: "events", records: records(["a", "b", "c"]))
+            #expect(try await storage.state.cursor(processor: "deliver", stream: "events") == 0)
+            #expect(try await storage.coordination.acquireLease(processor: "deliver", stream: "events"))
+            try await storage.state.commitCursor(processor: "deliver", stream: "events", to: 2)
         }
-        try await withLog(location) { log, _ in
-            #expect(log.headOffset(stream: "events") == 3)
-            #expect(try await log.cursor(processor: "deliver", stream: "events") == 2)
-            let next = try await log.append(stream: "events", records: records(["d"]))
+        try await withLog(location) { storage, _ in
+            #expect(storage.log.headOffset(stream: "events") == 3)
+            #expect(try await storage.state.cursor(processor: "deliver", stream: "events") == 2)
+            let next = try await storage.log.append(stream: "events", records: records(["d"]))
             #expect(next.firstOffset == 3)
         }
     }
 
     @Test(arguments: LogBackend.allCases) func backlogCountsUnprocessedEventsPerProcessor(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            _ = try await log.append(stream: "events", records: records(["a", "b", "c", "d"]))
-            #expect(try await log.acquireLease(processor: "deliver", stream: "events"))
-            #expect(try await log.acquireLease(processor: "audit", stream: "events"))
-            try await log.commitCursor(processor: "deliver", stream: "events", to: 1)
-            try await log.commitCursor(processor: "audit", stream: "events", to: 4)
-            let backlog = try await log.backlog()
+        try await withLog(backend.fresh()) { storage, _ in
+            _ = try await storage.log.append(stream: "events", records: records(["a", "b", "c", "d"]))
+            #expect(try await storage.coordination.acquireLease(processor: "deliver", stream: "events"))
+            #expect(try await storage.coordination.acquireLease(processor: "audit", stream: "events"))
+            try await storage.state.commitCursor(processor: "deliver", stream: "events", to: 1)
+            try await storage.state.commitCursor(processor: "audit", stream: "events", to: 4)
+            let backlog = try await storage.state.backlog()
             #expect(backlog.map(\.processor) == ["audit", "deliver"])
             #expect(backlog.map(\.events) == [0, 3])
             #expect(backlog[0].oldestUnprocessedAgeSeconds == 0)
@@ -82,43 +82,43 @@ import Testing
 
     /// A partitioned processor reads only its partition's events, and its backlog counts only them.
     @Test(arguments: LogBackend.allCases) func readsOnePartitionAndCountsOnlyItsBacklog(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            _ = try await log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
+        try await withLog(backend.fresh()) { storage, _ in
+            _ = try await storage.log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
             let partition = StreamPartition(index: 1, count: 3)
-            let read = try await log.read(stream: "events", from: 2, limit: 10, maxBytes: .max, bodies: true, partition: partition)
+            let read = try await storage.log.read(stream: "events", from: 2, limit: 10, maxBytes: .max, bodies: true, partition: partition)
             #expect(read.map(\.offset) == [4, 7])
             #expect(read.map(\.id) == ["e4", "e7"])
-            #expect(try await log.read(stream: "events", from: 0, limit: 2, maxBytes: .max, bodies: false, partition: partition).map(\.offset) == [1, 4])
+            #expect(try await storage.log.read(stream: "events", from: 0, limit: 2, maxBytes: .max, bodies: false, partition: partition).map(\.offset) == [1, 4])
             let name = partition.processorName("deliver")
-            #expect(try await log.acquireLease(processor: name, stream: "events"))
-            try await log.commitCursor(processor: name, stream: "events", to: 5)
-            let backlog = try await log.backlog()
+            #expect(try await storage.coordination.acquireLease(processor: name, stream: "events"))
+            try await storage.state.commitCursor(processor: name, stream: "events", to: 5)
+            let backlog = try await storage.state.backlog()
             #expect(backlog.map(\.processor) == ["deliver[1/3]"])
             // Of offsets 5…9 only 7 is in partition 1 of 3.
             #expect(backlog.map(\.events) == [1])
             #expect(backlog[0].oldestUnprocessedAgeSeconds > 0)
-            try await log.commitCursor(processor: name, stream: "events", to: 8)
-            #expect(try await log.backlog().map(\.events) == [0])
+            try await storage.state.commitCursor(processor: name, stream: "events", to: 8)
+            #expect(try await storage.state.backlog().map(\.events) == [0])
         }
     }
 
     /// A read with bodies ends before the event that would take them past `maxBytes`, but
     /// always brings the first event, however large; without bodies the bytes do not count.
     @Test(arguments: LogBackend.allCases) func readsStopAtTheirBytesButAlwaysBringOneEvent(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
+        try await withLog(backend.fresh()) { storage, _ in
             // Bodies of 11 bytes each: {"id":"e0"} … {"id":"e9"}.
-            _ = try await log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
-            #expect(try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 35).map(\.offset) == [0, 1, 2])
-            #expect(try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 33).map(\.offset) == [0, 1, 2])
-            #expect(try await log.read(stream: "events", from: 4, limit: 10, maxBytes: 5).map(\.offset) == [4])
-            #expect(try await log.read(stream: "events", from: 0, limit: 2, maxBytes: 1_000).map(\.offset) == [0, 1])
-            #expect(try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 5, bodies: false).count == 10)
+            _ = try await storage.log.append(stream: "events", records: records((0..<10).map { "e\($0)" }))
+            #expect(try await storage.log.read(stream: "events", from: 0, limit: 10, maxBytes: 35).map(\.offset) == [0, 1, 2])
+            #expect(try await storage.log.read(stream: "events", from: 0, limit: 10, maxBytes: 33).map(\.offset) == [0, 1, 2])
+            #expect(try await storage.log.read(stream: "events", from: 4, limit: 10, maxBytes: 5).map(\.offset) == [4])
+            #expect(try await storage.log.read(stream: "events", from: 0, limit: 2, maxBytes: 1_000).map(\.offset) == [0, 1])
+            #expect(try await storage.log.read(stream: "events", from: 0, limit: 10, maxBytes: 5, bodies: false).count == 10)
             let partition = StreamPartition(index: 1, count: 3)
-            let partitionRead = try await log.read(stream: "events", from: 0, limit: 10, maxBytes: 25, bodies: true, partition: partition)
+            let partitionRead = try await storage.log.read(stream: "events", from: 0, limit: 10, maxBytes: 25, bodies: true, partition: partition)
             #expect(partitionRead.map(\.offset) == [1, 4])
             let large = LogRecord(id: "large", key: nil, eventTimeMs: nil, body: ByteBuffer(string: #"{"filler":"\#(String(repeating: "x", count: 100_000))"}"#))
-            _ = try await log.append(stream: "events", records: [large] + records(["after"]))
-            let alone = try await log.read(stream: "events", from: 10, limit: 10, maxBytes: 1_000)
+            _ = try await storage.log.append(stream: "events", records: [large] + records(["after"]))
+            let alone = try await storage.log.read(stream: "events", from: 10, limit: 10, maxBytes: 1_000)
             #expect(alone.map(\.id) == ["large"])
             #expect(alone.first?.body.readableBytes == 100_013)
         }
@@ -128,57 +128,57 @@ import Testing
     /// transaction, only those stored below the offset it names, and the chunks together
     /// move every letter once.
     @Test(arguments: LogBackend.allCases) func replaysDeadLettersInChunksBoundedInLettersAndBytes(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            _ = try await log.append(stream: "events", records: records((0..<6).map { "d\($0)" }))
-            let stored = try await log.read(stream: "events", from: 0, limit: 10)
-            try await log.recordDeadLetters(stored.map { DeadLetter(event: $0, status: 422, response: "no", failedAtMs: 1) })
+        try await withLog(backend.fresh()) { storage, _ in
+            _ = try await storage.log.append(stream: "events", records: records((0..<6).map { "d\($0)" }))
+            let stored = try await storage.log.read(stream: "events", from: 0, limit: 10)
+            try await storage.deadLetters.recordDeadLetters(stored.map { DeadLetter(event: $0, status: 422, response: "no", failedAtMs: 1) })
             func select(ids: [String]? = nil, below: Int64 = 6, limit: Int = 100, maxBytes: Int = 1 << 20) -> DeadLetterSelection {
                 DeadLetterSelection(stream: "events", ids: ids, belowOffset: below, limit: limit, maxBytes: maxBytes)
             }
             // Bodies of 11 bytes: {"id":"d0"} … Listed a page at a time, in letters and in bytes:
-            #expect(try await log.deadLetters(stream: "events", from: 2, limit: 10, maxBytes: 25).map(\.offset) == [2, 3])
-            #expect(try await log.deadLetters(stream: "events", from: 5, limit: 10, maxBytes: 1).map(\.offset) == [5])
-            #expect(try await log.deadLetters(stream: "events", from: 0, limit: 3, maxBytes: 1 << 20).map(\.offset) == [0, 1, 2])
-            #expect(try await log.replayDeadLetters(select(limit: 2)) == 2)
-            #expect(try await log.replayDeadLetters(select(maxBytes: 25)) == 2)
-            #expect(try await log.replayDeadLetters(select(maxBytes: 1)) == 1)
-            #expect(try await log.deadLetters(stream: "events", limit: 10).map(\.id) == ["d5"])
-            #expect(try await log.replayDeadLetters(select(below: 5)) == 0)
-            #expect(try await log.replayDeadLetters(select(ids: ["d1"])) == 0)
-            #expect(try await log.replayDeadLetters(select(ids: ["d5"])) == 1)
-            let replayed = try await log.read(stream: "events", from: 6, limit: 10)
+            #expect(try await storage.deadLetters.deadLetters(stream: "events", from: 2, limit: 10, maxBytes: 25).map(\.offset) == [2, 3])
+            #expect(try await storage.deadLetters.deadLetters(stream: "events", from: 5, limit: 10, maxBytes: 1).map(\.offset) == [5])
+            #expect(try await storage.deadLetters.deadLetters(stream: "events", from: 0, limit: 3, maxBytes: 1 << 20).map(\.offset) == [0, 1, 2])
+            #expect(try await storage.deadLetters.replayDeadLetters(select(limit: 2)) == 2)
+            #expect(try await storage.deadLetters.replayDeadLetters(select(maxBytes: 25)) == 2)
+            #expect(try await storage.deadLetters.replayDeadLetters(select(maxBytes: 1)) == 1)
+            #expect(try await storage.deadLetters.deadLetters(stream: "events", limit: 10).map(\.id) == ["d5"])
+            #expect(try await storage.deadLetters.replayDeadLetters(select(below: 5)) == 0)
+            #expect(try await storage.deadLetters.replayDeadLetters(select(ids: ["d1"])) == 0)
+            #expect(try await storage.deadLetters.replayDeadLetters(select(ids: ["d5"])) == 1)
+            let replayed = try await storage.log.read(stream: "events", from: 6, limit: 10)
             #expect(replayed.map(\.id) == ["d0", "d1", "d2", "d3", "d4", "d5"])
             #expect(replayed.map(\.offset) == [6, 7, 8, 9, 10, 11])
             // Dead-lettered again, then all replayed in chunks of two: each once.
-            try await log.recordDeadLetters(replayed.map { DeadLetter(event: $0, status: 422, response: "no", failedAtMs: 2) })
-            #expect(try await log.replayAllDeadLetters(stream: "events", ids: nil, chunk: 2, maxBytes: 1 << 20) == 6)
-            #expect(try await log.deadLetters(stream: "events", limit: 10).isEmpty)
-            #expect(log.headOffset(stream: "events") == 18)
+            try await storage.deadLetters.recordDeadLetters(replayed.map { DeadLetter(event: $0, status: 422, response: "no", failedAtMs: 2) })
+            #expect(try await storage.deadLetters.replayAllDeadLetters(stream: "events", ids: nil, below: storage.log.headOffset(stream: "events"), chunk: 2, maxBytes: 1 << 20) == 6)
+            #expect(try await storage.deadLetters.deadLetters(stream: "events", limit: 10).isEmpty)
+            #expect(storage.log.headOffset(stream: "events") == 18)
         }
     }
 
     /// Ordering holds are recorded per member of a group; on a shared log only members whose lease is live count.
     @Test(arguments: LogBackend.allCases) func recordsOrderingHoldsOfLiveMembers(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            #expect(try await log.holdingMembers(group: "deliver").isEmpty)
-            #expect(try await log.acquireLease(processor: "deliver[0/2]", stream: "events"))
-            try await log.setHold(group: "deliver", member: "deliver[0/2]", holding: true)
-            try await log.setHold(group: "deliver", member: "deliver[0/2]", holding: true)
-            #expect(try await log.holdingMembers(group: "deliver") == ["deliver[0/2]"])
-            #expect(try await log.holdingMembers(group: "other").isEmpty)
-            try await log.setHold(group: "deliver", member: "deliver[0/2]", holding: false)
-            #expect(try await log.holdingMembers(group: "deliver").isEmpty)
+        try await withLog(backend.fresh()) { storage, _ in
+            #expect(try await storage.coordination.holdingMembers(group: "deliver").isEmpty)
+            #expect(try await storage.coordination.acquireLease(processor: "deliver[0/2]", stream: "events"))
+            try await storage.coordination.setHold(group: "deliver", member: "deliver[0/2]", holding: true)
+            try await storage.coordination.setHold(group: "deliver", member: "deliver[0/2]", holding: true)
+            #expect(try await storage.coordination.holdingMembers(group: "deliver") == ["deliver[0/2]"])
+            #expect(try await storage.coordination.holdingMembers(group: "other").isEmpty)
+            try await storage.coordination.setHold(group: "deliver", member: "deliver[0/2]", holding: false)
+            #expect(try await storage.coordination.holdingMembers(group: "deliver").isEmpty)
         }
     }
 
     @Test(arguments: LogBackend.allCases) func refusesWorkBeyondThePendingLimitAndStoresOnlyWhatItAcknowledged(backend: LogBackend) async throws {
         let limits = GroupCommitLimits(maxPendingEvents: 20, maxPendingBytes: 1 << 20, maxBatchEvents: 10, maxBatchBytes: 1 << 20)
-        try await withLog(backend.fresh(), limits: limits) { log, _ in
+        try await withLog(backend.fresh(), limits: limits) { storage, _ in
             let outcomes = await withTaskGroup(of: (String, Result<AppendResult, EventLogError>).self) { group in
                 for request in 0..<300 {
                     group.addTask {
                         let id = "flood-\(request)"
-                        do throws(EventLogError) { return (id, .success(try await log.append(stream: "events", records: records([id])))) } catch { return (id, .failure(error)) }
+                        do throws(EventLogError) { return (id, .success(try await storage.log.append(stream: "events", records: records([id])))) } catch { return (id, .failure(error)) }
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
@@ -187,7 +187,7 @@ import Testing
             let refused = outcomes.filter { if case .failure(.overloaded) = $0.1 { true } else { false } }
             #expect(!refused.isEmpty)
             #expect(acknowledged.count + refused.count == 300)
-            let stored = try await log.read(stream: "events", from: 0, limit: 1_000)
+            let stored = try await storage.log.read(stream: "events", from: 0, limit: 1_000)
             #expect(stored.count == acknowledged.count)
             for (id, offset) in acknowledged { #expect(stored[Int(offset)].id == id) }
         }
@@ -195,13 +195,13 @@ import Testing
 
     /// SQLite only: PostgreSQL's disk is the database administrator's.
     @Test func aFullDiskFailsTheCommitAndMarksTheLogUnwritable() async throws {
-        try await withLog(LogBackend.sqlite.fresh(), maxDatabaseBytes: 1 << 20) { log, _ in
+        try await withLog(LogBackend.sqlite.fresh(), maxDatabaseBytes: 1 << 20) { storage, _ in
             let big = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
             var acknowledged = 0
             var failure: EventLogError?
             while failure == nil, acknowledged < 100 {
                 do throws(EventLogError) {
-                    _ = try await log.append(stream: "events", records: [LogRecord(id: "big", body: big)])
+                    _ = try await storage.log.append(stream: "events", records: [LogRecord(id: "big", body: big)])
                     acknowledged += 1
                 } catch {
                     failure = error
@@ -211,53 +211,53 @@ import Testing
                 Issue.record("expected a storage failure, got \(String(describing: failure))")
                 return
             }
-            #expect(!log.health.writable)
-            #expect(!log.health.isReady)
-            let stored = try await log.read(stream: "events", from: 0, limit: 1_000)
+            #expect(!storage.log.health.writable)
+            #expect(!storage.log.health.isReady)
+            let stored = try await storage.log.read(stream: "events", from: 0, limit: 1_000)
             #expect(stored.count == acknowledged)
-            #expect(log.headOffset(stream: "events") == Int64(acknowledged))
+            #expect(storage.log.headOffset(stream: "events") == Int64(acknowledged))
         }
     }
 
     @Test(arguments: LogBackend.allCases) func unknownStreamsAreRefused(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            await #expect(throws: EventLogError.unknownStream("nope")) { try await log.append(stream: "nope", records: records(["a"])) }
+        try await withLog(backend.fresh()) { storage, _ in
+            await #expect(throws: EventLogError.unknownStream("nope")) { try await storage.log.append(stream: "nope", records: records(["a"])) }
         }
     }
 
     @Test(arguments: LogBackend.allCases) func processorStateAndCursorCommitTogetherAndSurviveReopening(backend: LogBackend) async throws {
         let location = try await backend.fresh()
-        try await withLog(location) { log, _ in
-            _ = try await log.append(stream: "frames", records: records(["a", "b", "c"]))
-            #expect(try await log.acquireLease(processor: "counter", stream: "frames"))
-            try await log.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
+        try await withLog(location) { storage, _ in
+            _ = try await storage.log.append(stream: "frames", records: records(["a", "b", "c"]))
+            #expect(try await storage.coordination.acquireLease(processor: "counter", stream: "frames"))
+            try await storage.state.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
             let upsert = "ON CONFLICT (name) DO UPDATE SET n = counts.n + excluded.n"
-            try await log.commitState(
+            try await storage.state.commitState(
                 StateCommit(processor: "counter", stream: "frames", cursor: 2,
                     statements: StateStatement.insertRows("INSERT INTO counts (name, n)", rows: [[.text("x"), .integer(2)], [.text("y"), .integer(1)]], tail: upsert)))
-            try await log.commitState(
+            try await storage.state.commitState(
                 StateCommit(processor: "counter", stream: "frames", cursor: 3,
                     statements: StateStatement.insertRows("INSERT INTO counts (name, n)", rows: [[.text("x"), .integer(5)]], tail: upsert)))
-            #expect(try await log.cursor(processor: "counter", stream: "frames") == 3)
+            #expect(try await storage.state.cursor(processor: "counter", stream: "frames") == 3)
         }
-        try await withLog(location) { log, _ in
-            #expect(try await log.cursor(processor: "counter", stream: "frames") == 3)
-            let rows = try await log.queryState(StateStatement("SELECT name, n FROM counts WHERE n > ? ORDER BY name", [.integer(0)]))
+        try await withLog(location) { storage, _ in
+            #expect(try await storage.state.cursor(processor: "counter", stream: "frames") == 3)
+            let rows = try await storage.state.queryState(StateStatement("SELECT name, n FROM counts WHERE n > ? ORDER BY name", [.integer(0)]))
             #expect(rows == [StateRow(values: [.text("x"), .integer(7)]), StateRow(values: [.text("y"), .integer(1)])])
-            #expect(try await log.backlog().first { $0.processor == "counter" }?.events == 0)
+            #expect(try await storage.state.backlog().first { $0.processor == "counter" }?.events == 0)
         }
     }
 
     /// A failing processor statement undoes its own step (state and cursor) and nothing
     /// else: appends committed in the same group commit stay.
     @Test(arguments: LogBackend.allCases) func aFailingProcessorStepChangesNothingAndSparesConcurrentAppends(backend: LogBackend) async throws {
-        try await withLog(backend.fresh()) { log, _ in
-            _ = try await log.append(stream: "frames", records: records(["a", "b"]))
-            #expect(try await log.acquireLease(processor: "counter", stream: "frames"))
-            try await log.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
-            async let append = log.append(stream: "frames", records: records(["c"]))
+        try await withLog(backend.fresh()) { storage, _ in
+            _ = try await storage.log.append(stream: "frames", records: records(["a", "b"]))
+            #expect(try await storage.coordination.acquireLease(processor: "counter", stream: "frames"))
+            try await storage.state.prepareState(["CREATE TABLE IF NOT EXISTS counts (name TEXT PRIMARY KEY, n BIGINT NOT NULL)"])
+            async let append = storage.log.append(stream: "frames", records: records(["c"]))
             let step = Task {
-                try await log.commitState(
+                try await storage.state.commitState(
                 StateCommit(processor: "counter", stream: "frames", cursor: 2, statements: [
                     StateStatement("INSERT INTO counts (name, n) VALUES ('x', 1)"),
                     StateStatement("INSERT INTO counts (name, n) VALUES ('x', 2)"),
@@ -265,16 +265,16 @@ import Testing
             }
             await #expect(throws: EventLogError.self) { try await step.value }
             #expect(try await append.firstOffset == 2)
-            #expect(try await log.cursor(processor: "counter", stream: "frames") == 0)
-            #expect(try await log.queryState(StateStatement("SELECT COUNT(*) FROM counts")) == [StateRow(values: [.integer(0)])])
-            #expect(log.health.writable)
-            #expect(try await log.read(stream: "frames", from: 0, limit: 10, bodies: false).map(\.body.readableBytes) == [0, 0, 0])
+            #expect(try await storage.state.cursor(processor: "counter", stream: "frames") == 0)
+            #expect(try await storage.state.queryState(StateStatement("SELECT COUNT(*) FROM counts")) == [StateRow(values: [.integer(0)])])
+            #expect(storage.log.health.writable)
+            #expect(try await storage.log.read(stream: "frames", from: 0, limit: 10, bodies: false).map(\.body.readableBytes) == [0, 0, 0])
         }
     }
 
     @Test(arguments: LogBackend.allCases) func refusesWritesAfterShutdown(backend: LogBackend) async throws {
         var closedLog: (any EventLog)?
-        try await withLog(backend.fresh()) { log, _ in closedLog = log }
+        try await withLog(backend.fresh()) { storage, _ in closedLog = storage.log }
         await #expect(throws: EventLogError.shuttingDown) { try await closedLog?.append(stream: "events", records: records(["late"])) }
     }
 }
@@ -291,35 +291,37 @@ func temporaryDirectory() -> String {
     return path
 }
 
-/// Opens a log at `location`, runs it as a service while `body` runs, then shuts it down gracefully.
+/// Opens a log at `location`, runs it as a service while `body` runs with its jobs, then shuts it down gracefully.
 func withLog(
     _ location: LogLocation,
     limits: GroupCommitLimits = GroupCommitLimits(),
     maxDatabaseBytes: Int? = nil,
     leaseDuration: Duration = .seconds(5),
     onCommit: @escaping @Sendable (CommitStats) -> Void = { _ in },
-    _ body: (any EventLog, LogLocation) async throws -> Void
+    _ body: (EventStorage, LogLocation) async throws -> Void
 ) async throws {
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let streams = ["events", "frames"]
-    let log: any EventLog & Service
+    let storage: EventStorage
     switch location {
     case .directory(let directory):
-        log = try await SQLiteEventLog.open(
+        storage = try await SQLiteEventLog.open(
             configuration: LogConfiguration(
                 dataDirectory: directory, streams: streams, groupCommit: limits, maxDatabaseBytes: maxDatabaseBytes, onCommit: onCommit),
-            logger: logger)
+            logger: logger
+        ).storage
     case .postgres(let url):
-        log = try await PostgresEventLog.open(
+        storage = try await PostgresEventLog.open(
             configuration: PostgresLogConfiguration(url: url, streams: streams, groupCommit: limits, leaseDuration: leaseDuration, onCommit: onCommit),
-            logger: logger)
+            logger: logger
+        ).storage
     }
-    let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: logger)
+    let group = ServiceGroup(services: [storage.service], gracefulShutdownSignals: [], logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         do {
-            try await body(log, location)
+            try await body(storage, location)
         } catch {
             await group.triggerGracefulShutdown()
             throw error

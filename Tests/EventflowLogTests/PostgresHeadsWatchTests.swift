@@ -27,12 +27,12 @@ import Testing
             change.finish()
         }
         defer { timer.cancel() }
-        try await withLog(location) { log, _ in
+        try await withLog(location) { storage, _ in
             var appended = false
             for await _ in changes {
                 // The read at subscription reports every stream, at 0 here; then the append.
                 if !appended, seen.withLock({ $0.count }) == 2 {
-                    _ = try await log.append(stream: "frames", records: records(["a", "b", "c"]))
+                    _ = try await storage.log.append(stream: "frames", records: records(["a", "b", "c"]))
                     appended = true
                 }
                 if seen.withLock({ $0["frames"] ?? 0 }) == 3 { break }

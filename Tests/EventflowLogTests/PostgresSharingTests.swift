@@ -12,14 +12,14 @@ import Testing
         let location = try await LogBackend.postgres.fresh()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
-                group.addTask { try await withLog(location) { log, _ in _ = try await log.append(stream: "events", records: records(["x"])) } }
+                group.addTask { try await withLog(location) { storage, _ in _ = try await storage.log.append(stream: "events", records: records(["x"])) } }
             }
             try await group.waitForAll()
         }
-        try await withLog(location) { log, _ in
-            let migrations = try await log.queryState(StateStatement("SELECT version FROM eventflow_migrations"))
+        try await withLog(location) { storage, _ in
+            let migrations = try await storage.state.queryState(StateStatement("SELECT version FROM eventflow_migrations"))
             #expect(migrations == [1, 2, 3, 4].map { StateRow(values: [.integer($0)]) })
-            let offsets = try await log.read(stream: "events", from: 0, limit: 10).map(\.offset)
+            let offsets = try await storage.log.read(stream: "events", from: 0, limit: 10).map(\.offset)
             #expect(offsets == [0, 1, 2, 3])
         }
     }
@@ -32,16 +32,16 @@ import Testing
             try await withLog(location) { second, _ in
                 let results = try await withThrowingTaskGroup(of: (String, AppendResult).self) { group in
                     for request in 0..<300 {
-                        let log = request.isMultiple(of: 2) ? first : second
+                        let storage = request.isMultiple(of: 2) ? first : second
                         group.addTask {
                             let ids = (0..<3).map { "r\(request)-\($0)" }
-                            return ("r\(request)", try await log.append(stream: "events", records: records(ids)))
+                            return ("r\(request)", try await storage.log.append(stream: "events", records: records(ids)))
                         }
                     }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 #expect(results.flatMap { $0.1.firstOffset...$0.1.lastOffset }.sorted() == Array(0..<900))
-                let stored = try await first.read(stream: "events", from: 0, limit: 1_000)
+                let stored = try await first.log.read(stream: "events", from: 0, limit: 1_000)
                 for (request, result) in results {
                     #expect(stored[Int(result.firstOffset)...Int(result.lastOffset)].map(\.id) == (0..<3).map { "\(request)-\($0)" })
                 }
@@ -53,23 +53,23 @@ import Testing
         let location = try await LogBackend.postgres.fresh()
         try await withLog(location) { first, _ in
             try await withLog(location) { second, _ in
-                _ = try await first.append(stream: "events", records: records(["a", "b", "c"]))
-                #expect(try await first.acquireLease(processor: "deliver", stream: "events"))
-                #expect(try await !second.acquireLease(processor: "deliver", stream: "events"))
-                #expect(!second.holdsLease(processor: "deliver", stream: "events"))
+                _ = try await first.log.append(stream: "events", records: records(["a", "b", "c"]))
+                #expect(try await first.coordination.acquireLease(processor: "deliver", stream: "events"))
+                #expect(try await !second.coordination.acquireLease(processor: "deliver", stream: "events"))
+                #expect(!second.coordination.holdsLease(processor: "deliver", stream: "events"))
                 await #expect(throws: EventLogError.leaseLost(processor: "deliver", stream: "events")) {
-                    try await second.commitCursor(processor: "deliver", stream: "events", to: 1)
+                    try await second.state.commitCursor(processor: "deliver", stream: "events", to: 1)
                 }
-                try await first.commitCursor(processor: "deliver", stream: "events", to: 2)
+                try await first.state.commitCursor(processor: "deliver", stream: "events", to: 2)
 
-                await first.releaseLease(processor: "deliver", stream: "events")
-                #expect(try await second.acquireLease(processor: "deliver", stream: "events"))
-                #expect(try await second.cursor(processor: "deliver", stream: "events") == 2)
+                await first.coordination.releaseLease(processor: "deliver", stream: "events")
+                #expect(try await second.coordination.acquireLease(processor: "deliver", stream: "events"))
+                #expect(try await second.state.cursor(processor: "deliver", stream: "events") == 2)
                 await #expect(throws: EventLogError.leaseLost(processor: "deliver", stream: "events")) {
-                    try await first.commitState(StateCommit(processor: "deliver", stream: "events", cursor: 3, statements: []))
+                    try await first.state.commitState(StateCommit(processor: "deliver", stream: "events", cursor: 3, statements: []))
                 }
-                try await second.commitCursor(processor: "deliver", stream: "events", to: 3)
-                #expect(try await first.cursor(processor: "deliver", stream: "events") == 3)
+                try await second.state.commitCursor(processor: "deliver", stream: "events", to: 3)
+                #expect(try await first.state.cursor(processor: "deliver", stream: "events") == 3)
             }
         }
     }
@@ -82,26 +82,26 @@ import Testing
         // Long enough that the registrations made here outlive the slowest queries of a busy machine.
         let lease = Duration.seconds(10)
         try await withLog(location, leaseDuration: lease) { first, _ in
-            var counts = [try await first.joinGroup("deliver")]
+            var counts = [try await first.coordination.joinGroup("deliver")]
             var lastRenewal = clock.now
             try await withLog(location, leaseDuration: lease) { second, _ in
-                _ = try await first.joinGroup("deliver")
-                counts.append(try await second.joinGroup("deliver"))
-                counts.append(try await second.joinGroup("other"))
-                counts.append(try await first.joinGroup("deliver"))
-                await second.leaveGroup("deliver")
-                counts.append(try await first.joinGroup("deliver"))
-                counts.append(try await second.joinGroup("deliver"))
+                _ = try await first.coordination.joinGroup("deliver")
+                counts.append(try await second.coordination.joinGroup("deliver"))
+                counts.append(try await second.coordination.joinGroup("other"))
+                counts.append(try await first.coordination.joinGroup("deliver"))
+                await second.coordination.leaveGroup("deliver")
+                counts.append(try await first.coordination.joinGroup("deliver"))
+                counts.append(try await second.coordination.joinGroup("deliver"))
                 lastRenewal = clock.now
             }
             #expect(counts == [1, 2, 1, 2, 1, 2])
             // The second stopped renewing without leaving: it counts until its registration
             // lapses, a lease after its last renewal (measured from then, not from its close,
             // which can take seconds on a busy machine).
-            var members = try await first.joinGroup("deliver")
+            var members = try await first.coordination.joinGroup("deliver")
             while members == 2, clock.now - lastRenewal < lease * 4 {
                 try await Task.sleep(for: .milliseconds(100))
-                members = try await first.joinGroup("deliver")
+                members = try await first.coordination.joinGroup("deliver")
             }
             #expect(members == 1)
             #expect(clock.now - lastRenewal >= lease * 0.9)
@@ -115,7 +115,7 @@ import Testing
             for partitions in [2, 4, 8] {
                 group.addTask {
                     var recorded = 0
-                    try await withLog(location) { log, _ in recorded = try await log.settleLayout(group: "deliver", partitions: partitions) }
+                    try await withLog(location) { storage, _ in recorded = try await storage.coordination.settleLayout(group: "deliver", partitions: partitions) }
                     return (partitions, recorded)
                 }
             }
@@ -126,8 +126,8 @@ import Testing
         // The layout recorded is one that was asked for, and its process learns it was first.
         #expect(settled.contains { $0.asked == $0.recorded })
         var later: [Int] = []
-        try await withLog(location) { log, _ in
-            later = [try await log.settleLayout(group: "deliver", partitions: 16), try await log.settleLayout(group: "other", partitions: 16)]
+        try await withLog(location) { storage, _ in
+            later = [try await storage.coordination.settleLayout(group: "deliver", partitions: 16), try await storage.coordination.settleLayout(group: "other", partitions: 16)]
         }
         #expect(later == [try #require(recorded.first), 16])
     }
@@ -138,18 +138,18 @@ import Testing
         // Long enough that the holder's renewals keep it alive on a busy machine.
         let lease = Duration.seconds(3)
         try await withLog(location, leaseDuration: lease) { first, _ in
-            #expect(try await first.acquireLease(processor: "deliver[1/2]", stream: "events"))
-            try await first.setHold(group: "deliver", member: "deliver[1/2]", holding: true)
-            let holding = try await first.holdingMembers(group: "deliver")
+            #expect(try await first.coordination.acquireLease(processor: "deliver[1/2]", stream: "events"))
+            try await first.coordination.setHold(group: "deliver", member: "deliver[1/2]", holding: true)
+            let holding = try await first.coordination.holdingMembers(group: "deliver")
             #expect(holding == ["deliver[1/2]"])
         }
         try await withLog(location, leaseDuration: lease) { second, _ in
             let clock = ContinuousClock()
             let started = clock.now
-            var holding = try await second.holdingMembers(group: "deliver")
+            var holding = try await second.coordination.holdingMembers(group: "deliver")
             while !holding.isEmpty, clock.now - started < lease * 3 {
                 try await Task.sleep(for: .milliseconds(100))
-                holding = try await second.holdingMembers(group: "deliver")
+                holding = try await second.coordination.holdingMembers(group: "deliver")
             }
             #expect(holding.isEmpty)
         }
@@ -162,21 +162,21 @@ import Testing
         let clock = ContinuousClock()
         let acquiredAt = clock.now
         try await withLog(location, leaseDuration: .seconds(1)) { first, _ in
-            _ = try await first.append(stream: "events", records: records(["a", "b"]))
-            #expect(try await first.acquireLease(processor: "deliver", stream: "events"))
-            try await first.commitCursor(processor: "deliver", stream: "events", to: 1)
+            _ = try await first.log.append(stream: "events", records: records(["a", "b"]))
+            #expect(try await first.coordination.acquireLease(processor: "deliver", stream: "events"))
+            try await first.state.commitCursor(processor: "deliver", stream: "events", to: 1)
         }
         try await withLog(location, leaseDuration: .seconds(1)) { second, _ in
             let started = clock.now
             var acquired = false
             while !acquired, clock.now - started < .seconds(5) {
-                acquired = try await second.acquireLease(processor: "deliver", stream: "events")
+                acquired = try await second.coordination.acquireLease(processor: "deliver", stream: "events")
                 if !acquired { try await Task.sleep(for: .milliseconds(100)) }
             }
             #expect(acquired)
             // Not before the lease, renewed while the first log ran, expired.
             #expect(clock.now - acquiredAt >= .milliseconds(900))
-            #expect(try await second.cursor(processor: "deliver", stream: "events") == 1)
+            #expect(try await second.state.cursor(processor: "deliver", stream: "events") == 1)
         }
     }
 
@@ -184,14 +184,14 @@ import Testing
         let location = try await LogBackend.postgres.fresh()
         try await withLog(location) { first, _ in
             try await withLog(location) { second, _ in
-                _ = try await first.append(stream: "frames", records: records(["a", "b"]))
+                _ = try await first.log.append(stream: "frames", records: records(["a", "b"]))
                 let clock = ContinuousClock()
                 let started = clock.now
-                while second.headOffset(stream: "frames") < 2, clock.now - started < .seconds(5) {
+                while second.log.headOffset(stream: "frames") < 2, clock.now - started < .seconds(5) {
                     try await Task.sleep(for: .milliseconds(10))
                 }
-                #expect(second.headOffset(stream: "frames") == 2)
-                #expect(try await second.read(stream: "frames", from: 0, limit: 10).map(\.id) == ["a", "b"])
+                #expect(second.log.headOffset(stream: "frames") == 2)
+                #expect(try await second.log.read(stream: "frames", from: 0, limit: 10).map(\.id) == ["a", "b"])
             }
         }
     }

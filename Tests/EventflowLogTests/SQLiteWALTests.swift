@@ -7,8 +7,8 @@ import Testing
     /// The data directory and every database file are this user's alone.
     @Test func dataFilesAreReadableByTheirOwnerOnly() async throws {
         let directory = temporaryDirectory() + "/data"
-        try await withLog(.directory(directory)) { log, _ in
-            _ = try await log.append(stream: "events", records: [LogRecord(id: "a", key: nil, eventTimeMs: nil, body: ByteBuffer(string: "{}"))])
+        try await withLog(.directory(directory)) { storage, _ in
+            _ = try await storage.log.append(stream: "events", records: [LogRecord(id: "a", key: nil, eventTimeMs: nil, body: ByteBuffer(string: "{}"))])
             func permissions(_ path: String) throws -> Int {
                 try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
             }
@@ -28,11 +28,11 @@ import Testing
         let walPath = directory + "/eventflow.sqlite-wal"
         let body = ByteBuffer(repeating: UInt8(ascii: "f"), count: 2_000)
         var largest = 0
-        try await withLog(.directory(directory)) { log, _ in
+        try await withLog(.directory(directory)) { storage, _ in
             let reader = Task {
                 var offset: Int64 = 0
                 while !Task.isCancelled {
-                    let read = try await log.read(stream: "frames", from: offset, limit: 100, bodies: true)
+                    let read = try await storage.log.read(stream: "frames", from: offset, limit: 100, bodies: true)
                     offset = read.last.map { $0.offset + 1 } ?? 0
                 }
             }
@@ -43,7 +43,7 @@ import Testing
                         var largest = 0
                         for batch in 0..<80 {
                             let records = (0..<250).map { LogRecord(id: "\(writer)-\(batch)-\($0)", body: body) }
-                            _ = try await log.append(stream: "frames", records: records)
+                            _ = try await storage.log.append(stream: "frames", records: records)
                             let size = (try? FileManager.default.attributesOfItem(atPath: walPath)[.size] as? Int) ?? 0
                             largest = max(largest, size)
                         }

@@ -15,9 +15,9 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             // The first process recorded 4 partitions and has not claimed any yet.
-            #expect(try await log.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
+            #expect(try await log.storage.coordination.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
             let processor = DeliverProcessor(
-                log: log, configuration: DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver"), partitions: 2,
+                storage: log.storage, configuration: DeliveryConfiguration(targetURL: "http://127.0.0.1:9/deliver"), partitions: 2,
                 metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry(), configuration: DeliveryConfiguration()), logger: quietLogger)
             let processorGroup = ServiceGroup(services: [processor], gracefulShutdownSignals: [], logger: quietLogger)
             let outcome = await outcome(stop: { await processorGroup.triggerGracefulShutdown() }) { try await processorGroup.run() }
@@ -39,7 +39,7 @@ import Testing
         let log = try await PostgresEventLog.open(configuration: PostgresLogConfiguration(url: url, streams: ["events"]), logger: quietLogger)
         let group = ServiceGroup(services: [log], gracefulShutdownSignals: [], logger: quietLogger)
         let running = Task { try await group.run() }
-        #expect(try await log.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
+        #expect(try await log.storage.coordination.settleLayout(group: DeliverProcessor.name, partitions: 4) == 4)
         await group.triggerGracefulShutdown()
         try await running.value
 

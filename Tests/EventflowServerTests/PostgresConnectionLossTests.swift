@@ -30,7 +30,7 @@ import Testing
     /// expectation, so the caller always closes the log.
     private func cutTheWriterDuringACommit(_ log: PostgresEventLog) async throws {
         _ = try await log.append(stream: "events", records: [record("before")])
-        #expect(try await log.acquireLease(processor: "slow", stream: "events"))
+        #expect(try await log.storage.coordination.acquireLease(processor: "slow", stream: "events"))
         let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(20)")])
         let commit = Task { try await log.commitState(slowStep) }
         // The writer's session is ended from another connection while it runs the slow step.
@@ -71,7 +71,7 @@ import Testing
         let running = Task { try await group.run() }
         do {
             _ = try await log.append(stream: "events", records: [record("before")])
-            #expect(try await log.acquireLease(processor: "slow", stream: "events"))
+            #expect(try await log.storage.coordination.acquireLease(processor: "slow", stream: "events"))
             let slowStep = StateCommit(processor: "slow", stream: "events", cursor: 1, statements: [StateStatement("SELECT pg_sleep(20)")])
             let ended = await outcome(within: .seconds(15), of: { try await log.commitState(slowStep) })
             #expect(ended != nil, "the commit still waited after 15 s")

@@ -16,9 +16,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let sqlite = try await SQLiteEventLog.open(configuration: LogConfiguration(dataDirectory: directory, streams: ["events"]), logger: quietLogger)
         let log = LaggingSnapshotLog(base: sqlite)
+        let storage = { var storage = sqlite.storage; storage.log = log; return storage }()
         try await withTarget { target in
             let processor = DeliverProcessor(
-                log: log, configuration: delivery(to: target) { $0.timeout = .seconds(10) }, partitions: 4,
+                storage: storage, configuration: delivery(to: target) { $0.timeout = .seconds(10) }, partitions: 4,
                 metrics: DeliveryMetrics(registry: PrometheusCollectorRegistry(), configuration: DeliveryConfiguration()), logger: quietLogger)
             let group = ServiceGroup(services: [sqlite, processor], gracefulShutdownSignals: [], logger: quietLogger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -74,26 +75,5 @@ private final class LaggingSnapshotLog: EventLog {
         try await base.append(stream: stream, records: records)
     }
 
-    func cursor(processor: String, stream: String) async throws -> Int64 { try await base.cursor(processor: processor, stream: stream) }
-    func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
-        try await base.commitCursor(processor: processor, stream: stream, to: offset)
-    }
     func headOffset(stream: String) -> Int64 { base.headOffset(stream: stream) }
-    func backlog() async throws -> [BacklogEntry] { try await base.backlog() }
-    func recordDeadLetters(_ letters: [DeadLetter]) async throws { try await base.recordDeadLetters(letters) }
-    func deadLetters(stream: String, from: Int64, limit: Int, maxBytes: Int) async throws -> [DeadLetter] {
-        try await base.deadLetters(stream: stream, from: from, limit: limit, maxBytes: maxBytes)
-    }
-    func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int { try await base.replayDeadLetters(selection) }
-    func prepareState(_ schema: [String]) async throws { try await base.prepareState(schema) }
-    func commitState(_ commit: StateCommit) async throws { try await base.commitState(commit) }
-    func queryState(_ statement: StateStatement) async throws -> [StateRow] { try await base.queryState(statement) }
-    func acquireLease(processor: String, stream: String) async throws -> Bool { try await base.acquireLease(processor: processor, stream: stream) }
-    func holdsLease(processor: String, stream: String) -> Bool { base.holdsLease(processor: processor, stream: stream) }
-    func releaseLease(processor: String, stream: String) async { await base.releaseLease(processor: processor, stream: stream) }
-    func joinGroup(_ group: String) async throws -> Int { try await base.joinGroup(group) }
-    func leaveGroup(_ group: String) async { await base.leaveGroup(group) }
-    func setHold(group: String, member: String, holding: Bool) async throws { try await base.setHold(group: group, member: member, holding: holding) }
-    func holdingMembers(group: String) async throws -> Set<String> { try await base.holdingMembers(group: group) }
-    func settleLayout(group: String, partitions: Int) async throws -> Int { try await base.settleLayout(group: group, partitions: partitions) }
 }

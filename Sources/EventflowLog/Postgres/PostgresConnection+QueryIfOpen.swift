@@ -16,6 +16,20 @@ extension PostgresConnection {
     }
 }
 
+extension PostgresClient {
+    /// Runs a statement on a pooled connection and returns all its rows.
+    ///
+    /// Through ``PostgresConnection/queryIfOpen(_:logger:file:line:)``: the pool can hand out
+    /// a connection that closed a moment before it noticed (PostgreSQL restarting under load),
+    /// and postgres-nio's own `PostgresClient.query` writes to it unchecked and then waits for ever.
+    @discardableResult
+    func rowsIfOpen(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await withConnection { connection in
+            try await connection.queryIfOpen(query, logger: logger).collect()
+        }
+    }
+}
+
 /// A statement was not sent because its connection had closed.
 struct PostgresConnectionClosed: Error, CustomStringConvertible {
     var description: String { "the connection to PostgreSQL has closed" }

@@ -1,4 +1,4 @@
-public import EventflowCore
+import EventflowCore
 import Foundation
 public import Logging
 import NIOCore
@@ -6,57 +6,18 @@ import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
 
-/// Settings of the PostgreSQL log.
-public struct PostgresLogConfiguration: Sendable {
-    public var url: PostgresURL
-    /// Streams to hold (tables are created at start).
-    public var streams: [String]
-    /// Admission and batching limits of group commit.
-    public var groupCommit: GroupCommitLimits
-    /// How long the writer waits for more requests before committing a batch below its size limit.
-    public var maxCommitDelay: Duration
-    /// How long a processor's lease lasts without renewal: after a process dies, another
-    /// takes its work over at most this long after its last renewal.
-    public var leaseDuration: Duration
-    /// Connections for reads, state queries and leases (the writer has its own).
-    public var maxConnections: Int
-    /// How long a group commit may take before the writer's connection is closed under it
-    /// and the commit fails (503, nothing acknowledged): longer than the sessions'
-    /// `statement_timeout` (30 s), so it acts only when the server stopped answering (a host
-    /// gone without closing the connection, a frozen backend), where no server-side
-    /// timeout can; the next commit connects again.
-    public var commitDeadline: Duration = .seconds(45)
-    /// Called after every group commit, successful or not.
-    public var onCommit: @Sendable (CommitStats) -> Void
-
-    public init(
-        url: PostgresURL, streams: [String], groupCommit: GroupCommitLimits = GroupCommitLimits(), maxCommitDelay: Duration = .zero,
-        leaseDuration: Duration = .seconds(5), maxConnections: Int = 8, onCommit: @escaping @Sendable (CommitStats) -> Void = { _ in }
-    ) {
-        self.url = url
-        self.streams = streams
-        self.groupCommit = groupCommit
-        self.maxCommitDelay = maxCommitDelay
-        self.leaseDuration = leaseDuration
-        self.maxConnections = maxConnections
-        self.onCommit = onCommit
-    }
-}
-
 /// The log in PostgreSQL, shared by any number of collector and processor processes.
 ///
 /// Each process commits its own group batches through one writer connection; offsets are
 /// allocated under the stream's head row lock, so they are dense and visible in commit
-/// order across processes. Processors hold leases (rows of `eventflow_cursors` with an
-/// owner and an expiry in the database's clock) that the log renews while the process
-/// lives; every cursor and state commit checks the lease in its transaction, so a process
-/// that lost its lease can never move a cursor another process owns now.
-public final class PostgresEventLog: EventLog, Service {
+/// order across processes. Processors hold leases (``PostgresCoordination``); every cursor
+/// and state commit checks the lease in its transaction, so a process that lost its lease
+/// can never move a cursor another process owns now.
+public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterStore, Service {
     public let streams: [String]
     private let configuration: PostgresLogConfiguration
     private let client: PostgresClient
-    /// This process's name in lease rows: host, pid and a random suffix.
-    private let owner: String
+    private let coordination: PostgresCoordination
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
     private let failureReport = Mutex(RepeatedFailureReport())
@@ -64,8 +25,6 @@ public final class PostgresEventLog: EventLog, Service {
     private let writer: Mutex<PostgresConnection?>
     /// The newest head of each stream this process has seen.
     private let heads: Mutex<[String: Int64]>
-    /// Leases this process holds, each valid locally until the given instant.
-    private let leases: Mutex<[CursorKey: ContinuousClock.Instant]>
 
     private init(configuration: PostgresLogConfiguration, writer: PostgresConnection, heads: [String: Int64], logger: Logger) {
         self.streams = configuration.streams
@@ -74,13 +33,13 @@ public final class PostgresEventLog: EventLog, Service {
         // moment between the log's creation and `run()`, which are queued and served anyway.
         var poolLogger = logger
         poolLogger.logLevel = max(logger.logLevel, .error)
-        self.client = PostgresClient(configuration: configuration.url.clientConfiguration(maxConnections: configuration.maxConnections), backgroundLogger: poolLogger)
-        self.owner = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+        let client = PostgresClient(configuration: configuration.url.clientConfiguration(maxConnections: configuration.maxConnections), backgroundLogger: poolLogger)
+        self.client = client
+        self.coordination = PostgresCoordination(client: client, streams: configuration.streams, leaseDuration: configuration.leaseDuration, logger: logger)
         self.logger = logger
         self.groupCommit = GroupCommitWriter(limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay)
         self.writer = Mutex(writer)
         self.heads = Mutex(heads)
-        self.leases = Mutex([:])
     }
 
     /// Connects, migrates the schema (safe when several processes start at once) and creates
@@ -118,6 +77,11 @@ public final class PostgresEventLog: EventLog, Service {
         return String(describing: error)
     }
 
+    /// The log with its jobs, all on the shared database.
+    public var storage: EventStorage {
+        EventStorage(log: self, state: self, deadLetters: self, coordination: coordination, service: self)
+    }
+
     // MARK: - EventLog
 
     public func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
@@ -153,13 +117,13 @@ public final class PostgresEventLog: EventLog, Service {
             let sql =
                 "SELECT \(columns) FROM (SELECT \(columns), sum(octet_length(body)) OVER (ORDER BY event_offset) - octet_length(body) AS before "
                 + bounded + ") AS page WHERE before = 0 OR before + octet_length(body) <= $\(binds.count) ORDER BY event_offset"
-            let rows = try await pooledRows(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+            let rows = try await client.rowsIfOpen(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
             for row in rows {
                 let (offset, acceptedAt, id, key, time, body) = try row.decode((Int64, Int64, String?, String?, Int64?, ByteBuffer).self)
                 events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: body))
             }
         } else {
-            let rows = try await pooledRows(
+            let rows = try await client.rowsIfOpen(
                 PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms " + bounded, binds: binds), logger: logger)
             for row in rows {
                 let (offset, acceptedAt, id, key, time) = try row.decode((Int64, Int64, String?, String?, Int64?).self)
@@ -172,7 +136,7 @@ public final class PostgresEventLog: EventLog, Service {
 
     public func cursor(processor: String, stream: String) async throws -> Int64 {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        let rows = try await pooledRows("SELECT next_offset FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream)", logger: logger)
+        let rows = try await client.rowsIfOpen("SELECT next_offset FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream)", logger: logger)
         return try rows.first?.decode(Int64.self) ?? 0
     }
 
@@ -186,7 +150,7 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     public func backlog() async throws -> [BacklogEntry] {
-        let rows = try await pooledRows(
+        let rows = try await client.rowsIfOpen(
             "SELECT c.processor, c.stream, c.next_offset, h.head FROM eventflow_cursors c JOIN eventflow_heads h ON h.stream = c.stream ORDER BY c.stream, c.processor",
             logger: logger)
         var positions: [(processor: String, stream: String, cursor: Int64, head: Int64)] = []
@@ -202,7 +166,7 @@ public final class PostgresEventLog: EventLog, Service {
             let (events, oldestOffset) = StreamPartition.backlog(processorName: position.processor, cursor: position.cursor, head: position.head)
             var age = 0.0
             if events > 0 {
-                let oldest = try await pooledRows(
+                let oldest = try await client.rowsIfOpen(
                     PostgresQuery(unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE event_offset = $1", binds: Self.bindings(oldestOffset)),
                     logger: logger)
                 if let acceptedAt = try oldest.first?.decode(Int64.self) { age = max(0, Double(now - acceptedAt) / 1000) }
@@ -220,7 +184,7 @@ public final class PostgresEventLog: EventLog, Service {
         // A running sum of the bodies' sizes (octet_length reads a stored value's size without
         // detoasting it) leaves the letters past maxBytes in the database.
         try PostgresSchema.deadLetters(
-            await pooledRows(
+            await client.rowsIfOpen(
                 """
                 SELECT \(unescaped: PostgresSchema.deadLetterColumns) FROM (SELECT *, octet_length(body) AS size, \
                 sum(octet_length(body)) OVER (ORDER BY event_offset) AS upto FROM eventflow_dead_letters \
@@ -253,117 +217,13 @@ public final class PostgresEventLog: EventLog, Service {
     }
 
     public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
-        let rows = try await pooledRows(
+        let rows = try await client.rowsIfOpen(
             PostgresQuery(unsafeSQL: statement.numberedPlaceholders, binds: PostgresSchema.bindings(statement.binds)), logger: logger)
         var result: [StateRow] = []
         for row in rows {
             result.append(StateRow(values: try row.map(PostgresSchema.stateValue)))
         }
         return result
-    }
-
-    public func acquireLease(processor: String, stream: String) async throws -> Bool {
-        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        let key = CursorKey(processor: processor, stream: stream)
-        let started = ContinuousClock.now
-        let duration = configuration.leaseDuration.milliseconds
-        try await pooledRows(
-            "INSERT INTO eventflow_cursors (processor, stream, next_offset, owner, lease_expires_ms) VALUES (\(processor), \(stream), 0, NULL, 0) ON CONFLICT DO NOTHING",
-            logger: logger)
-        // SKIP LOCKED: a row locked by its holder's commit in progress is not free; asking again later is cheaper than waiting.
-        let rows = try await pooledRows(
-            """
-            WITH claimable AS (SELECT processor, stream FROM eventflow_cursors WHERE processor = \(processor) AND stream = \(stream) \
-            AND (owner IS NULL OR owner = \(owner) OR lease_expires_ms < \(unescaped: PostgresSchema.nowMs)) FOR UPDATE SKIP LOCKED) \
-            UPDATE eventflow_cursors c SET owner = \(owner), lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(duration) \
-            FROM claimable WHERE c.processor = claimable.processor AND c.stream = claimable.stream RETURNING c.next_offset
-            """,
-            logger: logger)
-        var acquired = false
-        for _ in rows { acquired = true }
-        leases.withLock { leases in
-            if acquired {
-                leases[key] = started + configuration.leaseDuration * 0.9
-            } else {
-                leases[key] = nil
-            }
-        }
-        if acquired { logger.info("lease acquired", metadata: ["processor": "\(processor)", "stream": "\(stream)", "owner": "\(owner)"]) }
-        return acquired
-    }
-
-    public func holdsLease(processor: String, stream: String) -> Bool {
-        leases.withLock { $0[CursorKey(processor: processor, stream: stream)].map { ContinuousClock.now < $0 } ?? false }
-    }
-
-    public func releaseLease(processor: String, stream: String) async {
-        leases.withLock { $0[CursorKey(processor: processor, stream: stream)] = nil }
-        do {
-            try await pooledRows(
-                "UPDATE eventflow_cursors SET owner = NULL, lease_expires_ms = 0 WHERE processor = \(processor) AND stream = \(stream) AND owner = \(owner)",
-                logger: logger)
-        } catch {
-            logger.warning("could not release a lease; it expires by itself", metadata: ["processor": "\(processor)", "error": "\(Self.describe(error))"])
-        }
-    }
-
-    public func joinGroup(_ group: String) async throws -> Int {
-        let duration = configuration.leaseDuration.milliseconds
-        try await pooledRows(
-            """
-            INSERT INTO eventflow_members (group_name, owner, expires_ms) VALUES (\(group), \(owner), \(unescaped: PostgresSchema.nowMs) + \(duration)) \
-            ON CONFLICT (group_name, owner) DO UPDATE SET expires_ms = EXCLUDED.expires_ms
-            """,
-            logger: logger)
-        // Rows of processes gone for a minute go; younger expired ones are simply not counted.
-        try await pooledRows(
-            "DELETE FROM eventflow_members WHERE group_name = \(group) AND expires_ms < \(unescaped: PostgresSchema.nowMs) - 60000", logger: logger)
-        let rows = try await pooledRows(
-            "SELECT count(*) FROM eventflow_members WHERE group_name = \(group) AND expires_ms >= \(unescaped: PostgresSchema.nowMs)", logger: logger)
-        return max(1, Int(try rows.first?.decode(Int64.self) ?? 1))
-    }
-
-    public func leaveGroup(_ group: String) async {
-        do {
-            try await pooledRows("DELETE FROM eventflow_members WHERE group_name = \(group) AND owner = \(owner)", logger: logger)
-        } catch {
-            logger.warning("could not leave a processor group; the registration lapses by itself", metadata: ["group": "\(group)", "error": "\(Self.describe(error))"])
-        }
-    }
-
-    public func setHold(group: String, member: String, holding: Bool) async throws {
-        if holding {
-            try await pooledRows(
-                "INSERT INTO eventflow_holds (group_name, member) VALUES (\(group), \(member)) ON CONFLICT DO NOTHING", logger: logger)
-        } else {
-            try await pooledRows("DELETE FROM eventflow_holds WHERE group_name = \(group) AND member = \(member)", logger: logger)
-        }
-    }
-
-    public func holdingMembers(group: String) async throws -> Set<String> {
-        let rows = try await pooledRows(
-            """
-            SELECT h.member FROM eventflow_holds h JOIN eventflow_cursors c ON c.processor = h.member \
-            WHERE h.group_name = \(group) AND c.owner IS NOT NULL AND c.lease_expires_ms >= \(unescaped: PostgresSchema.nowMs)
-            """,
-            logger: logger)
-        var members: Set<String> = []
-        for row in rows { members.insert(try row.decode(String.self)) }
-        return members
-    }
-
-    public func settleLayout(group: String, partitions: Int) async throws -> Int {
-        // The no-op update makes the statement return the row that is there, recorded now or before.
-        let rows = try await pooledRows(
-            """
-            INSERT INTO eventflow_layouts (group_name, partitions) VALUES (\(group), \(Int64(partitions))) \
-            ON CONFLICT (group_name) DO UPDATE SET group_name = EXCLUDED.group_name RETURNING partitions
-            """,
-            logger: logger)
-        guard let recorded = try rows.first?.decode(Int64.self) else {
-            throw EventLogError.storageFailed("recording the layout of \(group) returned no row")
-        }
-        return Int(recorded)
     }
 
     // MARK: - Service
@@ -375,6 +235,7 @@ public final class PostgresEventLog: EventLog, Service {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.client.run() }
                     group.addTask { await self.refreshUntilClosed() }
+                    group.addTask { await self.coordination.renewLeasesUntilCancelled() }
                     while let work = await groupCommit.nextWork() {
                         switch work {
                         case .commit(let batch): await commit(batch)
@@ -397,10 +258,9 @@ public final class PostgresEventLog: EventLog, Service {
 
     /// Learns the heads other collectors commit (``PostgresHeadsWatch``, plus a read every
     /// second as a backstop for a listening connection that stopped delivering without
-    /// closing) and, in a loop of its own, renews the leases, until closing.
+    /// closing), until closing.
     private func refreshUntilClosed() async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.renewLeasesUntilClosed() }
             group.addTask {
                 await PostgresHeadsWatch(url: self.configuration.url, logger: self.logger) { self.observeHead($0, $1) }.run()
             }
@@ -419,59 +279,9 @@ public final class PostgresEventLog: EventLog, Service {
         }
     }
 
-    /// Renews the leases held every quarter of their duration, counted from the start of the
-    /// previous renewal, so a renewal that took long is followed at once by the next.
-    private func renewLeasesUntilClosed() async {
-        let clock = ContinuousClock()
-        while !groupCommit.isClosing, !Task.isCancelled {
-            let started = clock.now
-            do {
-                try await renewLeases()
-            } catch {
-                guard !Task.isCancelled, !groupCommit.isClosing else { return }
-                logger.warning("renewing the leases failed", metadata: ["error": "\(Self.describe(error))"])
-            }
-            try? await Task.sleep(until: started + configuration.leaseDuration / 4, clock: clock)
-        }
-    }
-
-    /// Extends every lease this process holds. A cursor row that one of its own commits has
-    /// locked is skipped rather than waited for (that commit extends it), so a renewal never
-    /// queues behind a slow commit; a row this process no longer owns is a lease lost.
-    private func renewLeases() async throws {
-        guard !leases.withLock({ $0.isEmpty }) else { return }
-        let started = ContinuousClock.now
-        let renewedRows = try await pooledRows(
-            """
-            UPDATE eventflow_cursors c SET lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) \
-            FROM (SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner) FOR UPDATE SKIP LOCKED) held \
-            WHERE c.processor = held.processor AND c.stream = held.stream AND c.owner = \(owner) RETURNING c.processor, c.stream
-            """,
-            logger: logger)
-        let ownedRows = try await pooledRows("SELECT processor, stream FROM eventflow_cursors WHERE owner = \(owner)", logger: logger)
-        func keys(_ rows: [PostgresRow]) throws -> Set<CursorKey> {
-            Set(try rows.map { row in
-                let (processor, stream) = try row.decode((String, String).self)
-                return CursorKey(processor: processor, stream: stream)
-            })
-        }
-        let renewed = try keys(renewedRows)
-        let owned = try keys(ownedRows).union(renewed)
-        let lost = leases.withLock { leases in
-            let lost = leases.keys.filter { !owned.contains($0) }
-            for key in lost { leases[key] = nil }
-            for key in renewed where leases[key] != nil { leases[key] = started + configuration.leaseDuration * 0.9 }
-            return lost
-        }
-        for key in lost {
-            logger.warning("lease lost to another process", metadata: ["processor": "\(key.processor)", "stream": "\(key.stream)"])
-        }
-    }
-
-    /// Extends the local view of the leases a committed batch moved the cursors of: the
-    /// commit extended them in the table, from no earlier than `started`.
-    private func extendLeases(movedBy batch: [PendingWrite], outcome: BatchOutcome, since started: ContinuousClock.Instant) {
-        let moved = batch.enumerated().compactMap { index, write -> CursorKey? in
+    /// The leases whose cursors the committed part of a batch moved.
+    private static func leasesMoved(by batch: [PendingWrite], outcome: BatchOutcome) -> [CursorKey] {
+        batch.enumerated().compactMap { index, write -> CursorKey? in
             guard outcome.failures[index] == nil else { return nil }
             switch write {
             case .cursor(let key, _, _): return key
@@ -479,26 +289,10 @@ public final class PostgresEventLog: EventLog, Service {
             default: return nil
             }
         }
-        guard !moved.isEmpty else { return }
-        leases.withLock { leases in
-            for key in moved where leases[key] != nil { leases[key] = started + configuration.leaseDuration * 0.9 }
-        }
     }
 
     private func observeHead(_ stream: String, _ head: Int64) {
         heads.withLock { heads in heads[stream] = max(heads[stream] ?? 0, head) }
-    }
-
-    /// Runs a statement on a pooled connection and returns all its rows.
-    ///
-    /// Through ``PostgresConnection/queryIfOpen(_:logger:file:line:)``: the pool can hand out
-    /// a connection that closed a moment before it noticed (PostgreSQL restarting under load),
-    /// and postgres-nio's own `PostgresClient.query` writes to it unchecked and then waits for ever.
-    @discardableResult
-    private func pooledRows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
-        try await client.withConnection { connection in
-            try await connection.queryIfOpen(query, logger: logger).collect()
-        }
     }
 
     /// The writer's connection, connected again when it has closed, but not more often than
@@ -582,7 +376,7 @@ public final class PostgresEventLog: EventLog, Service {
                 outcome.appended[placement.index] = AppendResult(firstOffset: first + Int64(placement.start), count: records.count)
             }
             for (stream, first) in firsts { observeHead(stream, first + Int64(recordsByStream[stream]?.count ?? 0)) }
-            extendLeases(movedBy: batch, outcome: outcome, since: started)
+            coordination.extendLeases(Self.leasesMoved(by: batch, outcome: outcome), since: started)
             failure = nil
         } catch {
             failure = .storageFailed(Self.describe(error))
@@ -622,7 +416,7 @@ public final class PostgresEventLog: EventLog, Service {
             """
             UPDATE eventflow_cursors SET next_offset = COALESCE(\(offset), next_offset), \
             lease_expires_ms = \(unescaped: PostgresSchema.nowMs) + \(configuration.leaseDuration.milliseconds) \
-            WHERE processor = \(key.processor) AND stream = \(key.stream) AND owner = \(owner) RETURNING 1
+            WHERE processor = \(key.processor) AND stream = \(key.stream) AND owner = \(coordination.owner) RETURNING 1
             """,
             logger: logger)
         var moved = false

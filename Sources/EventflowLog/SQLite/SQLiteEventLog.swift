@@ -15,7 +15,7 @@ import Synchronization
 /// ``ThreadPoolTaskExecutor``). Reads use their own connection, so they never wait for a
 /// commit, and a third connection checkpoints the WAL in the background so commits
 /// rarely pay for it (see ``WALRestartPolicy`` for when they do).
-public final class SQLiteEventLog: EventLog, Service {
+public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStore, Service {
     public let streams: [String]
     private let configuration: LogConfiguration
     private let threadPool: NIOThreadPool
@@ -32,7 +32,7 @@ public final class SQLiteEventLog: EventLog, Service {
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
     /// Members of each processor group holding later events back (one process: kept in memory).
-    private let holds = Mutex<[String: Set<String>]>([:])
+    private let coordination = LocalCoordination()
     private let checkpoints = Mutex(CheckpointState())
     private let pageSize: Int
 
@@ -111,6 +111,12 @@ public final class SQLiteEventLog: EventLog, Service {
             try? await writerPool.shutdownGracefully()
             throw error
         }
+    }
+
+    /// The log with its jobs: it keeps processors' state and dead letters itself, and as the
+    /// only process with the database it coordinates with nobody (``LocalCoordination``).
+    public var storage: EventStorage {
+        EventStorage(log: self, state: self, deadLetters: self, coordination: coordination, service: self)
     }
 
     // MARK: - EventLog
@@ -237,32 +243,6 @@ public final class SQLiteEventLog: EventLog, Service {
             StateRow(values: row.columns.map { SQLiteSchema.stateValue($0.data) })
         }
     }
-
-    /// The one process that opens the database holds every lease.
-    public func acquireLease(processor: String, stream: String) async throws -> Bool { true }
-
-    public func holdsLease(processor: String, stream: String) -> Bool { true }
-
-    public func releaseLease(processor: String, stream: String) async {}
-
-    /// One process has the database: it is the group's only member.
-    public func joinGroup(_ group: String) async throws -> Int { 1 }
-
-    public func leaveGroup(_ group: String) async {}
-
-    public func setHold(group: String, member: String, holding: Bool) async throws {
-        holds.withLock { holds in
-            if holding { holds[group, default: []].insert(member) } else { holds[group]?.remove(member) }
-        }
-    }
-
-    public func holdingMembers(group: String) async throws -> Set<String> {
-        holds.withLock { $0[group] ?? [] }
-    }
-
-    /// One process has the database: its layout is the only one (its cursors say which
-    /// layout earlier runs had).
-    public func settleLayout(group: String, partitions: Int) async throws -> Int { partitions }
 
     // MARK: - Service
 

@@ -24,7 +24,7 @@ final class DeliverProcessor: Service {
     static let name = "deliver"
     static let stream = "events"
 
-    private let log: any EventLog
+    private let storage: EventStorage
     private let configuration: DeliveryConfiguration
     private let partitions: [StreamPartition]
     private let metrics: DeliveryMetrics
@@ -33,9 +33,9 @@ final class DeliverProcessor: Service {
     private let sessions = Mutex<[Int: DeliverySession]>([:])
     private let gauges = DeliveryGauges()
 
-    init(log: any EventLog, configuration: DeliveryConfiguration, partitions: Int, metrics: DeliveryMetrics, logger: Logger) {
+    init(storage: EventStorage, configuration: DeliveryConfiguration, partitions: Int, metrics: DeliveryMetrics, logger: Logger) {
         precondition(partitions >= 1, "delivery needs at least one partition")
-        self.log = log
+        self.storage = storage
         self.configuration = configuration
         self.partitions = StreamPartition.all(partitions)
         self.metrics = metrics
@@ -73,7 +73,7 @@ final class DeliverProcessor: Service {
             self.stopping.store(true, ordering: .relaxed)
             for session in self.sessions.withLock({ Array($0.values) }) { session.drain() }
         }
-        await log.leaveGroup(Self.name)
+        await storage.coordination.leaveGroup(Self.name)
         try await client.shutdown()
     }
 
@@ -83,12 +83,12 @@ final class DeliverProcessor: Service {
     /// processes starting at once on an empty shared log goes on.
     private func checkLayout() async throws {
         let expected = Set(partitions.map(cursorName))
-        let existing = try await log.backlog().filter { $0.stream == Self.stream && StreamPartition.parse(processorName: $0.processor).processor == Self.name }
+        let existing = try await storage.state.backlog().filter { $0.stream == Self.stream && StreamPartition.parse(processorName: $0.processor).processor == Self.name }
         if let other = existing.first(where: { !expected.contains($0.processor) }) {
             let count = StreamPartition.parse(processorName: other.processor).partition?.count ?? 1
             throw DeliveryLayoutError(evidence: "found cursor '\(other.processor)'", foundPartitions: count, configured: partitions.count)
         }
-        let recorded = try await log.settleLayout(group: Self.name, partitions: partitions.count)
+        let recorded = try await storage.coordination.settleLayout(group: Self.name, partitions: partitions.count)
         if recorded != partitions.count {
             throw DeliveryLayoutError(evidence: "recorded in the log by the process that started first", foundPartitions: recorded, configured: partitions.count)
         }
@@ -99,7 +99,7 @@ final class DeliverProcessor: Service {
     private func balance(_ group: inout DiscardingTaskGroup, client: PeerClient) async -> Bool {
         let members: Int
         do {
-            members = try await log.joinGroup(Self.name)
+            members = try await storage.coordination.joinGroup(Self.name)
         } catch {
             logger.warning("deliver could not renew its group membership; keeping its partitions", metadata: ["error": "\(error)"])
             return false
@@ -120,7 +120,7 @@ final class DeliverProcessor: Service {
                 let partition = partitions[(first + step) % partitions.count]
                 guard !running.contains(partition.index) else { continue }
                 do {
-                    guard try await log.acquireLease(processor: cursorName(partition), stream: Self.stream) else { continue }
+                    guard try await storage.coordination.acquireLease(processor: cursorName(partition), stream: Self.stream) else { continue }
                 } catch {
                     logger.warning("deliver could not claim a partition; retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
                     continue
@@ -141,7 +141,7 @@ final class DeliverProcessor: Service {
     private func shareHolds() async {
         let holding: Set<String>
         do {
-            holding = try await log.holdingMembers(group: Self.name)
+            holding = try await storage.coordination.holdingMembers(group: Self.name)
         } catch {
             logger.warning("deliver could not read the ordering holds; keeping the last ones", metadata: ["error": "\(error)"])
             return
@@ -153,7 +153,7 @@ final class DeliverProcessor: Service {
 
     private func start(_ partition: StreamPartition, client: PeerClient, in group: inout DiscardingTaskGroup) {
         let session = DeliverySession(
-            log: log, client: client, configuration: configuration, partition: partition, partitions: partitions.count, cursorName: cursorName(partition),
+            storage: storage, client: client, configuration: configuration, partition: partition, partitions: partitions.count, cursorName: cursorName(partition),
             metrics: metrics, gauges: gauges, logger: logger)
         sessions.withLock { $0[partition.index] = session }
         if stopping.load(ordering: .relaxed) { session.drain() }
@@ -165,7 +165,7 @@ final class DeliverProcessor: Service {
             }
             self.sessions.withLock { _ = $0.removeValue(forKey: partition.index) }
             self.gauges.remove(partition.index, metrics: self.metrics)
-            await self.log.releaseLease(processor: self.cursorName(partition), stream: Self.stream)
+            await self.storage.coordination.releaseLease(processor: self.cursorName(partition), stream: Self.stream)
         }
     }
 }

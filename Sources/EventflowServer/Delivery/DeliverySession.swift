@@ -27,7 +27,7 @@ final class DeliverySession: Sendable {
     let partition: StreamPartition
     private let partitions: Int
     private let cursorName: String
-    private let log: any EventLog
+    private let storage: EventStorage
     private let client: PeerClient
     private let configuration: DeliveryConfiguration
     private let metrics: DeliveryMetrics
@@ -43,10 +43,10 @@ final class DeliverySession: Sendable {
     private let othersHolding = Atomic<Bool>(false)
 
     init(
-        log: any EventLog, client: PeerClient, configuration: DeliveryConfiguration, partition: StreamPartition, partitions: Int, cursorName: String,
+        storage: EventStorage, client: PeerClient, configuration: DeliveryConfiguration, partition: StreamPartition, partitions: Int, cursorName: String,
         metrics: DeliveryMetrics, gauges: DeliveryGauges, logger: Logger
     ) {
-        self.log = log
+        self.storage = storage
         self.client = client
         self.configuration = configuration
         self.partition = partition
@@ -98,8 +98,8 @@ final class DeliverySession: Sendable {
             for await offset in committable { await commit(offset) }
         }
         defer { commitNewest.finish() }
-        let cursor = try await log.cursor(processor: cursorName, stream: DeliverProcessor.stream)
-        try await log.commitCursor(processor: cursorName, stream: DeliverProcessor.stream, to: cursor)
+        let cursor = try await storage.state.cursor(processor: cursorName, stream: DeliverProcessor.stream)
+        try await storage.state.commitCursor(processor: cursorName, stream: DeliverProcessor.stream, to: cursor)
         var scheduler = Scheduler(
             configuration: .init(
                 concurrency: concurrency, batchSize: configuration.batchSize, orderingWindow: configuration.orderingWindow, retry: configuration.retry),
@@ -155,12 +155,12 @@ final class DeliverySession: Sendable {
         logger.info("deliver stopped", metadata: ["partition": "\(partition)", "cursor": "\(scheduler.committableOffset)"])
     }
 
-    private var holdsLease: Bool { log.holdsLease(processor: cursorName, stream: DeliverProcessor.stream) }
+    private var holdsLease: Bool { storage.coordination.holdsLease(processor: cursorName, stream: DeliverProcessor.stream) }
 
     /// Tells the other partitions whether this one holds; false when the log could not record it (tried again later).
     private func publishHold(_ holding: Bool) async -> Bool {
         do {
-            try await log.setHold(group: DeliverProcessor.name, member: cursorName, holding: holding)
+            try await storage.coordination.setHold(group: DeliverProcessor.name, member: cursorName, holding: holding)
             if holding { logger.warning("deliver holds every partition back behind a stuck event", metadata: ["partition": "\(partition)"]) }
             return true
         } catch {
@@ -174,14 +174,14 @@ final class DeliverySession: Sendable {
     private func readAhead(into scheduler: inout Scheduler) async {
         let room = max(1_000, configuration.readAhead / partitions) - scheduler.outstanding
         let byteRoom = configuration.readAheadBytes / partitions - scheduler.outstandingBytes
-        let head = log.headOffset(stream: DeliverProcessor.stream)
+        let head = storage.log.headOffset(stream: DeliverProcessor.stream)
         guard room > 0, byteRoom > 0, scheduler.readOffset < head else { return }
         let limit = min(room, 1_000)
         let from = scheduler.readOffset
         // The read can hold at most `limit` events of the partition, all below windowEnd (offsets are dense).
         let windowEnd = min(head, from + Int64(limit) * Int64(partitions))
         do {
-            let events = try await log.read(
+            let events = try await storage.log.read(
                 stream: DeliverProcessor.stream, from: from, limit: limit, maxBytes: byteRoom, bodies: true, partition: partitions > 1 ? partition : nil)
             for event in events { scheduler.add(offset: event.offset, item: event, bytes: event.body.readableBytes) }
             // A read can come back short of the head read before it (a reader's snapshot may lag the
@@ -205,7 +205,7 @@ final class DeliverySession: Sendable {
     private func commit(_ offset: Int64) async {
         while true {
             do {
-                try await log.commitCursor(processor: cursorName, stream: DeliverProcessor.stream, to: offset)
+                try await storage.state.commitCursor(processor: cursorName, stream: DeliverProcessor.stream, to: offset)
                 return
             } catch EventLogError.shuttingDown {
                 return
@@ -246,7 +246,7 @@ final class DeliverySession: Sendable {
             let (status, response) = if case .rejected(let status) = outcome { (status, answer.excerpt) } else { (0, "\(outcome)") }
             let failedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
             do {
-                try await log.recordDeadLetters(events.map { DeadLetter(event: $0, status: status, response: response, failedAtMs: failedAtMs) })
+                try await storage.deadLetters.recordDeadLetters(events.map { DeadLetter(event: $0, status: status, response: response, failedAtMs: failedAtMs) })
                 metrics.deadLetters.increment()
                 logger.warning("event dead-lettered", metadata: ["id": "\(events[0].id ?? "")", "status": "\(status)", "reason": "\(response)"])
                 return .deadLettered

@@ -18,6 +18,7 @@ enum DeadLetterPage {
 /// `POST /v1/dead-letters/replay` puts it back on its stream, all or by id.
 struct DeadLetterController<Context: RequestContext>: Sendable {
     let log: any EventLog
+    let deadLetters: any DeadLetterStore
     let maxBodyBytes: Int
     /// Bytes of pages being built and written at once, shared with the stream read API.
     let pages: ByteBudget
@@ -44,7 +45,7 @@ struct DeadLetterController<Context: RequestContext>: Sendable {
         guard let reservation = pages.reservation(bodyBytes + limit * DeadLetterPage.perLetterBytes) else {
             return JSONResponse.unavailable("the server is writing \(pages.limit) bytes of read pages already; retry later", retryAfterSeconds: 1)
         }
-        let letters = try await log.deadLetters(stream: stream, from: from, limit: limit, maxBytes: bodyBytes)
+        let letters = try await deadLetters.deadLetters(stream: stream, from: from, limit: limit, maxBytes: bodyBytes)
         var buffer = ByteBuffer()
         buffer.writeString(#"{"stream":\#(JSONString.quoted(stream)),"count":\#(letters.count),"dead_letters":["#)
         for (index, letter) in letters.enumerated() {
@@ -75,7 +76,7 @@ struct DeadLetterController<Context: RequestContext>: Sendable {
         let stream = parsed.stream ?? "events"
         guard log.streams.contains(stream) else { return JSONResponse.error(.notFound, "unknown stream '\(stream)'", field: "stream") }
         do {
-            let replayed = try await log.replayAllDeadLetters(stream: stream, ids: parsed.ids)
+            let replayed = try await deadLetters.replayAllDeadLetters(stream: stream, ids: parsed.ids, below: log.headOffset(stream: stream))
             return JSONResponse.make(.ok, ["stream": stream, "replayed": replayed])
         } catch let error as EventLogError {
             return IngestController<Context>.response(for: error)

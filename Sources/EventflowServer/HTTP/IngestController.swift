@@ -7,7 +7,7 @@ import NIOCore
 /// The collector's ingest routes: validate a request's events, append them to the log,
 /// and answer 202 only once they are committed.
 struct IngestController<Context: RequestContext>: Sendable {
-    let log: any EventLog
+    let log: any EventAppender
     let parsers: [String: IngestParser]
     let metrics: ServerMetrics
     let apiKey: APIKey?

@@ -8,6 +8,7 @@ import ServiceLifecycle
 /// processor, and the process metrics.
 struct MetricsSampler: Service {
     let log: any EventLog
+    let state: any ProcessorStateStore
     let metrics: ServerMetrics
     let logger: Logger
     let interval: Duration = .seconds(1)
@@ -39,7 +40,7 @@ struct MetricsSampler: Service {
             }
             saturation.set(log.health.saturation)
             do {
-                for entry in try await log.backlog() {
+                for entry in try await state.backlog() {
                     let labels = [("stream", entry.stream), ("processor", entry.processor)]
                     registry.gauge("eventflow_log_backlog_events", labels: labels, help: "Events committed to a stream and not yet processed"
                     ).set(Double(entry.events))

@@ -14,6 +14,8 @@ import Synchronization
 /// On a shared log it processes only while it holds the stream's lease and stands by otherwise.
 final class ProcessorRunner<Step: ProcessorStep>: Service {
     private let log: any EventLog
+    private let state: any ProcessorStateStore
+    private let coordination: any ProcessCoordination
     private let policy: BatchFlushPolicy
     private let metrics: ProcessorMetrics
     private let logger: Logger
@@ -22,8 +24,11 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
     /// Events read per query when catching up.
     private let readChunk = 2000
 
-    init(log: any EventLog, policy: BatchFlushPolicy, metrics: ProcessorMetrics, logger: Logger, makeStep: @escaping @Sendable () -> Step) {
+    init(
+        log: any EventLog, state: any ProcessorStateStore, coordination: any ProcessCoordination, policy: BatchFlushPolicy, metrics: ProcessorMetrics, logger: Logger, makeStep: @escaping @Sendable () -> Step) {
         self.log = log
+        self.state = state
+        self.coordination = coordination
         self.policy = policy
         self.metrics = metrics
         self.logger = logger
@@ -35,7 +40,7 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
         await withGracefulShutdownHandler {
             while !isStopping {
                 do {
-                    guard try await log.acquireLease(processor: name, stream: stream) else {
+                    guard try await coordination.acquireLease(processor: name, stream: stream) else {
                         try? await Task.sleep(for: .milliseconds(500))
                         continue
                     }
@@ -52,7 +57,7 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
         }
-        await log.releaseLease(processor: name, stream: stream)
+        await coordination.releaseLease(processor: name, stream: stream)
         logger.info("processor stopped", metadata: ["processor": "\(name)"])
     }
 
@@ -60,9 +65,9 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
 
     private func process() async throws {
         var step = makeStep()
-        try await log.prepareState(step.schema)
-        try await step.recover(from: log)
-        var next = try await log.cursor(processor: step.name, stream: step.stream)
+        try await state.prepareState(step.schema)
+        try await step.recover(from: state)
+        var next = try await state.cursor(processor: step.name, stream: step.stream)
         var batch = policy
         let clock = ContinuousClock()
         let started = clock.now
@@ -70,7 +75,7 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
         logger.info("processor started", metadata: ["processor": "\(step.name)", "stream": "\(step.stream)", "cursor": "\(next)"])
 
         while true {
-            guard log.holdsLease(processor: step.name, stream: step.stream) else {
+            guard coordination.holdsLease(processor: step.name, stream: step.stream) else {
                 throw EventLogError.leaseLost(processor: step.name, stream: step.stream)
             }
             let stopping = isStopping
@@ -78,7 +83,7 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
             if !stopping, batch.room > 0, next < log.headOffset(stream: step.stream) {
                 let events = try await log.read(
                     stream: step.stream, from: next, limit: min(batch.room, readChunk), maxBytes: batch.byteRoom, bodies: step.readsBodies)
-                try await step.apply(events, log: log)
+                try await step.apply(events, state: state)
                 read = events.count
                 next += Int64(read)
                 batch.read(read, bytes: events.reduce(0) { $0 + $1.body.readableBytes }, now: now())
@@ -86,7 +91,7 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
             if batch.shouldFlush(now: now()) || (stopping && batch.pending > 0) {
                 let commitStarted = clock.now
                 let statements = step.flush(cursor: next)
-                try await log.commitState(StateCommit(processor: step.name, stream: step.stream, cursor: next, statements: statements))
+                try await state.commitState(StateCommit(processor: step.name, stream: step.stream, cursor: next, statements: statements))
                 metrics.commitDuration.record(clock.now - commitStarted)
                 metrics.events.increment(by: Int64(batch.pending))
                 batch.flushed()

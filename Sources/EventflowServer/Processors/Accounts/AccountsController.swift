@@ -4,7 +4,7 @@ import Hummingbird
 
 /// The `accounts` read API: one account's newest version, and the top account per type.
 struct AccountsController<Context: RequestContext>: Sendable {
-    let log: any EventLog
+    let state: any ProcessorStateStore
 
     func addRoutes(to router: RouterGroup<Context>) {
         router.get("/v1/accounts/top") { _, _ in try await top() }
@@ -13,7 +13,7 @@ struct AccountsController<Context: RequestContext>: Sendable {
 
     /// `{"id", "accountType", "tokens", "version", "data", "callback"}`, or 404.
     private func account(id: String) async throws -> Response {
-        let rows = try await log.queryState(
+        let rows = try await state.queryState(
             StateStatement("SELECT id, account_type, tokens, version, data, callback_state FROM accounts WHERE id = ?", [.text(id)]))
         guard let row = rows.first else { return JSONResponse.error(.notFound, "no account with id '\(id)'", field: "id") }
         let body = """
@@ -27,7 +27,7 @@ struct AccountsController<Context: RequestContext>: Sendable {
     /// `{"top": [{"accountType", "id", "tokens", "version"}]}`: the account with the most
     /// tokens of each type (newest versions only; the smallest id on a tie), by type.
     private func top() async throws -> Response {
-        let rows = try await log.queryState(
+        let rows = try await state.queryState(
             StateStatement(
                 """
                 SELECT account_type, id, tokens, version FROM (SELECT account_type, id, tokens, version, \

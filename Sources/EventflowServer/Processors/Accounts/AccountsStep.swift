@@ -44,14 +44,14 @@ struct AccountsStep: ProcessorStep {
         ]
     }
 
-    mutating func recover(from log: any EventLog) async throws {
+    mutating func recover(from state: any ProcessorStateStore) async throws {
         claims.stepRestarted()
     }
 
-    mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
+    mutating func apply(_ events: [StoredEvent], state: any ProcessorStateStore) async throws {
         let unseen = Set(events.compactMap(\.key)).subtracting(known.keys)
         for statement in StateStatement.whereIn("SELECT id, version, callback_state FROM accounts WHERE id", unseen.map(StateValue.text)) {
-            for row in try await log.queryState(statement) {
+            for row in try await state.queryState(statement) {
                 guard let id = row.text(0), let version = row.integer(1) else { continue }
                 known[id] = AccountVersion(version: version, callback: row.text(2).flatMap(CallbackState.init(rawValue:)) ?? .fired)
             }

@@ -16,7 +16,8 @@ import ServiceLifecycle
 /// back (late rather than never); one that fired but was not yet recorded fires again,
 /// which the idempotency key makes harmless.
 final class CallbackDispatcher: Service {
-    private let log: any EventLog
+    private let state: any ProcessorStateStore
+    private let coordination: any ProcessCoordination
     private let configuration: AccountsConfiguration
     private let metrics: AccountsMetrics
     private let logger: Logger
@@ -35,8 +36,10 @@ final class CallbackDispatcher: Service {
         case stop
     }
 
-    init(log: any EventLog, configuration: AccountsConfiguration, metrics: AccountsMetrics, claims: CallbackClaims, logger: Logger) {
-        self.log = log
+    init(
+        state: any ProcessorStateStore, coordination: any ProcessCoordination, configuration: AccountsConfiguration, metrics: AccountsMetrics, claims: CallbackClaims, logger: Logger) {
+        self.state = state
+        self.coordination = coordination
         self.claims = claims
         self.configuration = configuration
         self.metrics = metrics
@@ -46,7 +49,7 @@ final class CallbackDispatcher: Service {
     private static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func run() async throws {
-        while (try? await log.prepareState(AccountsStep.schema)) == nil {
+        while (try? await state.prepareState(AccountsStep.schema)) == nil {
             logger.warning("creating the accounts tables failed; retrying in 1 s")
             try await Task.sleep(for: .seconds(1))
         }
@@ -89,7 +92,7 @@ final class CallbackDispatcher: Service {
                             settled.removeAll()
                         }
                         // On a shared log, callbacks fire from the process that holds the accounts lease.
-                        if !stopping, inFlight.count < concurrency, log.holdsLease(processor: AccountsStep.name, stream: AccountsStep.stream) {
+                        if !stopping, inFlight.count < concurrency, coordination.holdsLease(processor: AccountsStep.name, stream: AccountsStep.stream) {
                             let limit = concurrency + inFlight.count + retries.count
                             let dueNow = await due(limit: limit)
                             if let dueNow, dueNow.count < limit {
@@ -151,7 +154,7 @@ final class CallbackDispatcher: Service {
     /// sent now are read, by `bodies(of:)`); nil when the table could not be read.
     private func due(limit: Int) async -> [Callback]? {
         do {
-            let rows = try await log.queryState(
+            let rows = try await state.queryState(
                 StateStatement(
                     "SELECT id, version FROM accounts WHERE callback_state = 'pending' AND callback_due_ms <= ? ORDER BY callback_due_ms LIMIT ?",
                     [.integer(Self.nowMs), .integer(Int64(limit))]))
@@ -170,7 +173,7 @@ final class CallbackDispatcher: Service {
         guard !callbacks.isEmpty else { return [:] }
         let match = Array(repeating: "(id = ? AND version = ?)", count: callbacks.count).joined(separator: " OR ")
         do {
-            let rows = try await log.queryState(
+            let rows = try await state.queryState(
                 StateStatement(
                     "SELECT id, version, body FROM accounts WHERE callback_state = 'pending' AND (\(match))",
                     callbacks.flatMap { [StateValue.text($0.id), .integer($0.version)] }))
@@ -195,7 +198,7 @@ final class CallbackDispatcher: Service {
                 [.text(state.rawValue), .integer(nowMs), .text(callback.id), .integer(callback.version)])
         }
         do {
-            try await log.commitState(StateCommit(processor: AccountsStep.name, stream: AccountsStep.stream, cursor: nil, statements: statements))
+            try await state.commitState(StateCommit(processor: AccountsStep.name, stream: AccountsStep.stream, cursor: nil, statements: statements))
         } catch {
             logger.warning("recording fired callbacks failed; they will fire again", metadata: ["error": "\(error)"])
             for (callback, _) in settled { claims.release(callback) }
@@ -214,7 +217,7 @@ final class CallbackDispatcher: Service {
     }
 
     private func countPending() async {
-        let rows = try? await log.queryState(StateStatement("SELECT COUNT(*) FROM accounts WHERE callback_state = 'pending'"))
+        let rows = try? await state.queryState(StateStatement("SELECT COUNT(*) FROM accounts WHERE callback_state = 'pending'"))
         metrics.callbacksPending.set(Double(rows?.first?.integer(0) ?? 0))
     }
 

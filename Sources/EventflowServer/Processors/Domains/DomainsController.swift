@@ -5,7 +5,7 @@ import Hummingbird
 /// `GET /domains/{domain}`: the seed challenge's status lookup, answered from the
 /// `domains` processor's committed counts.
 struct DomainsController<Context: RequestContext>: Sendable {
-    let log: any EventLog
+    let state: any ProcessorStateStore
 
     func addRoutes(to router: RouterGroup<Context>) {
         router.get("/domains/:domain") { _, context in
@@ -16,7 +16,7 @@ struct DomainsController<Context: RequestContext>: Sendable {
                     field: "domain")
             }
             let domain = name.lowercased()
-            let counts = try await DomainsStep.lookup(domain, log: log)
+            let counts = try await DomainsStep.lookup(domain, state: state)
             return JSONResponse.make(
                 .ok, ["domain": domain, "status": counts.status.rawValue, "delivered": counts.delivered, "bounced": counts.bounced])
         }

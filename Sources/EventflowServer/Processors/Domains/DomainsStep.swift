@@ -20,9 +20,9 @@ struct DomainsStep: ProcessorStep {
 
     private var deltas: [String: (delivered: Int64, bounced: Int64)] = [:]
 
-    mutating func recover(from log: any EventLog) async throws {}
+    mutating func recover(from state: any ProcessorStateStore) async throws {}
 
-    mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
+    mutating func apply(_ events: [StoredEvent], state: any ProcessorStateStore) async throws {
         for event in events {
             guard let domain = event.key else { continue }
             let type = event.body.withUnsafeReadableBytes { Self.fields.decode($0)?["type"]?.string }
@@ -45,8 +45,8 @@ struct DomainsStep: ProcessorStep {
     mutating func didCommit() {}
 
     /// The counts and status of `domain` (lower-cased), from committed state.
-    static func lookup(_ domain: String, log: any EventLog) async throws -> (delivered: Int64, bounced: Int64, status: DomainStatus) {
-        let rows = try await log.queryState(StateStatement("SELECT delivered, bounced FROM \(table) WHERE domain = ?", [.text(domain)]))
+    static func lookup(_ domain: String, state: any ProcessorStateStore) async throws -> (delivered: Int64, bounced: Int64, status: DomainStatus) {
+        let rows = try await state.queryState(StateStatement("SELECT delivered, bounced FROM \(table) WHERE domain = ?", [.text(domain)]))
         let delivered = rows.first?.integer(0) ?? 0
         let bounced = rows.first?.integer(1) ?? 0
         return (delivered, bounced, DomainStatus(delivered: delivered, bounced: bounced))

@@ -5,7 +5,7 @@ import Hummingbird
 /// The `log-store` read API: counts per severity, and the latest lines.
 struct LogStoreController<Context: RequestContext>: Sendable {
     static var maxLimit: Int { 1000 }
-    let log: any EventLog
+    let state: any ProcessorStateStore
 
     func addRoutes(to router: RouterGroup<Context>) {
         router.get("/v1/logs/severity") { request, _ in
@@ -20,9 +20,9 @@ struct LogStoreController<Context: RequestContext>: Sendable {
     private func severity(service: String?) async throws -> Response {
         let rows: [StateRow]
         if let service {
-            rows = try await log.queryState(StateStatement("SELECT severity, count FROM service_severity WHERE service_name = ?", [.text(service)]))
+            rows = try await state.queryState(StateStatement("SELECT severity, count FROM service_severity WHERE service_name = ?", [.text(service)]))
         } else {
-            rows = try await log.queryState(StateStatement("SELECT severity, SUM(count) FROM service_severity GROUP BY severity"))
+            rows = try await state.queryState(StateStatement("SELECT severity, SUM(count) FROM service_severity GROUP BY severity"))
         }
         var counts: [String: Int64] = Dictionary(uniqueKeysWithValues: LogStoreStep.severities.map { ($0, 0) })
         for row in rows {
@@ -51,7 +51,7 @@ struct LogStoreController<Context: RequestContext>: Sendable {
             binds.append(.text(severity))
         }
         let filter = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        let rows = try await log.queryState(
+        let rows = try await state.queryState(
             StateStatement(
                 "SELECT event_offset, service_name, severity, timestamp, payload, accepted_at_ms FROM service_logs\(filter) ORDER BY event_offset DESC LIMIT ?",
                 binds + [.integer(Int64(limit))]))

@@ -35,9 +35,9 @@ struct LogStoreStep: ProcessorStep {
         var severity: String
     }
 
-    mutating func recover(from log: any EventLog) async throws {}
+    mutating func recover(from state: any ProcessorStateStore) async throws {}
 
-    mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
+    mutating func apply(_ events: [StoredEvent], state: any ProcessorStateStore) async throws {
         for event in events {
             guard let service = event.key,
                 let fields = event.body.withUnsafeReadableBytes({ Self.fields.decode($0) }),

@@ -8,7 +8,7 @@ import NIOCore
 /// `"final": false`.
 struct UniqueUsersController<Context: RequestContext>: Sendable {
     static var maxLimit: Int { 100_000 }
-    let log: any EventLog
+    let state: any ProcessorStateStore
     let configuration: UniqueUsersConfiguration
 
     func addRoutes(to router: RouterGroup<Context>) {
@@ -31,7 +31,7 @@ struct UniqueUsersController<Context: RequestContext>: Sendable {
         guard let limit = Int(query["limit"].map(String.init) ?? "10000"), (1...Self.maxLimit).contains(limit) else {
             return JSONResponse.error(.badRequest, "'limit' must be between 1 and \(Self.maxLimit)", field: "limit")
         }
-        let rows = try await log.queryState(
+        let rows = try await state.queryState(
             StateStatement(
                 """
                 SELECT start_s, users, frames, late_dropped, closed, final FROM unique_users_results \

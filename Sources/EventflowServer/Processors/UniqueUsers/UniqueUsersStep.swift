@@ -44,13 +44,13 @@ struct UniqueUsersStep: ProcessorStep {
         ]
     }
 
-    mutating func recover(from log: any EventLog) async throws {
+    mutating func recover(from state: any ProcessorStateStore) async throws {
         for index in windows.indices {
             let size = windows[index].windowSeconds
-            let progress = try await log.queryState(
+            let progress = try await state.queryState(
                 StateStatement("SELECT max_event_time_ms FROM unique_users_progress WHERE window_seconds = ?", [.integer(size)]))
             var restored: [(result: WindowResult, users: [UserKey])] = []
-            let open = try await log.queryState(
+            let open = try await state.queryState(
                 StateStatement(
                     "SELECT start_s, users, frames, late_dropped, closed FROM unique_users_results WHERE final = 0 AND window_seconds = ?",
                     [.integer(size)]))
@@ -59,7 +59,7 @@ struct UniqueUsersStep: ProcessorStep {
                 let result = WindowResult(
                     windowSeconds: size, start: start, users: row.integer(1) ?? 0, frames: row.integer(2) ?? 0,
                     lateDropped: row.integer(3) ?? 0, closed: row.integer(4) == 1)
-                let members = try await log.queryState(
+                let members = try await state.queryState(
                     StateStatement(
                         "SELECT uids FROM unique_users_members WHERE window_seconds = ? AND start_s = ?", [.integer(size), .integer(start)]))
                 let users = members.flatMap { ($0.text(0) ?? "").split(separator: "\n").map { UserKey(String($0)) } }
@@ -69,7 +69,7 @@ struct UniqueUsersStep: ProcessorStep {
         }
     }
 
-    mutating func apply(_ events: [StoredEvent], log: any EventLog) async throws {
+    mutating func apply(_ events: [StoredEvent], state: any ProcessorStateStore) async throws {
         for event in events {
             guard let uid = event.key, let eventTimeMs = event.eventTimeMs else { continue }
             let user = UserKey(uid)
