@@ -13,14 +13,13 @@ import Synchronization
 /// order across processes. Processors hold leases (``PostgresCoordination``); every cursor
 /// and state commit checks the lease in its transaction, so a process that lost its lease
 /// can never move a cursor another process owns now.
-public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterStore, Service {
+public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterStore, GroupCommitStorage, Service {
     public let streams: [String]
     private let configuration: PostgresLogConfiguration
     private let client: PostgresClient
     private let coordination: PostgresCoordination
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
-    private let failureReport = Mutex(RepeatedFailureReport())
     private let reconnect = Mutex(ReconnectPacing())
     private let writer: Mutex<PostgresConnection?>
     /// The newest head of each stream this process has seen.
@@ -37,7 +36,9 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
         self.client = client
         self.coordination = PostgresCoordination(client: client, streams: configuration.streams, leaseDuration: configuration.leaseDuration, logger: logger)
         self.logger = logger
-        self.groupCommit = GroupCommitWriter(limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay)
+        self.groupCommit = GroupCommitWriter(
+            streams: configuration.streams, limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay,
+            onCommit: configuration.onCommit, logger: logger)
         self.writer = Mutex(writer)
         self.heads = Mutex(heads)
     }
@@ -85,8 +86,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     // MARK: - EventLog
 
     public func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
-        guard streams.contains(stream) else { throw .unknownStream(stream) }
-        return try await groupCommit.append(stream: stream, records: records)
+        try await groupCommit.append(stream: stream, records: records)
     }
 
     public func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws
@@ -141,8 +141,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     }
 
     public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
-        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        try await groupCommit.control { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
+        try await groupCommit.commitCursor(processor: processor, stream: stream, to: offset)
     }
 
     public func headOffset(stream: String) -> Int64 {
@@ -177,7 +176,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     }
 
     public func recordDeadLetters(_ letters: [DeadLetter]) async throws {
-        try await groupCommit.control { .deadLetters(letters, $0) }
+        try await groupCommit.recordDeadLetters(letters)
     }
 
     public func deadLetters(stream: String, from: Int64, limit: Int, maxBytes: Int) async throws -> [DeadLetter] {
@@ -195,8 +194,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     }
 
     public func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        guard streams.contains(selection.stream) else { throw EventLogError.unknownStream(selection.stream) }
-        return try await groupCommit.control { .replay(selection, $0) }
+        try await groupCommit.replayDeadLetters(selection)
     }
 
     public var health: LogHealth { groupCommit.health }
@@ -212,8 +210,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     }
 
     public func commitState(_ commit: StateCommit) async throws {
-        guard streams.contains(commit.stream) else { throw EventLogError.unknownStream(commit.stream) }
-        try await groupCommit.control { .state(commit, $0) }
+        try await groupCommit.commitState(commit)
     }
 
     public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
@@ -236,14 +233,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
                     group.addTask { await self.client.run() }
                     group.addTask { await self.refreshUntilClosed() }
                     group.addTask { await self.coordination.renewLeasesUntilCancelled() }
-                    while let work = await groupCommit.nextWork() {
-                        switch work {
-                        case .commit(let batch): await commit(batch)
-                        // An empty transaction that takes the heads' row locks, as appends do: proves
-                        // the connection and that an append could commit again (not held up by a lock).
-                        case .probe: await commit([], lockingHeads: true)
-                        }
-                    }
+                    await groupCommit.writeUntilClosed(to: self)
                     group.cancelAll()
                 }
             } onGracefulShutdown: {
@@ -279,18 +269,6 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
         }
     }
 
-    /// The leases whose cursors the committed part of a batch moved.
-    private static func leasesMoved(by batch: [PendingWrite], outcome: BatchOutcome) -> [CursorKey] {
-        batch.enumerated().compactMap { index, write -> CursorKey? in
-            guard outcome.failures[index] == nil else { return nil }
-            switch write {
-            case .cursor(let key, _, _): return key
-            case .state(let change, _): return CursorKey(processor: change.processor, stream: change.stream)
-            default: return nil
-            }
-        }
-    }
-
     private func observeHead(_ stream: String, _ head: Int64) {
         heads.withLock { heads in heads[stream] = max(heads[stream] ?? 0, head) }
     }
@@ -313,20 +291,22 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
         }
     }
 
-    private func commit(_ batch: [PendingWrite], lockingHeads: Bool = false) async {
-        let started = ContinuousClock.now
-        let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
-        var outcome = BatchOutcome()
-        var recordsByStream: [String: [LogRecord]] = [:]
-        var placements: [(index: Int, stream: String, start: Int)] = []
-        for (index, write) in batch.enumerated() {
-            guard case .append(let stream, let records, _) = write else { continue }
-            placements.append((index, stream, recordsByStream[stream, default: []].count))
-            recordsByStream[stream, default: []] += records
-        }
-        let events = recordsByStream.values.reduce(0) { $0 + $1.count }
+    // MARK: - GroupCommitStorage
 
-        let failure: EventLogError?
+    /// An empty transaction that takes the heads' row locks, as appends do: proves the
+    /// connection and that an append could commit again (not held up by a lock).
+    func probe() async throws(EventLogError) {
+        _ = try await commit(BatchPlan([], acceptedAtMs: 0), lockingHeads: true)
+    }
+
+    func commit(_ plan: BatchPlan) async throws(EventLogError) -> CommittedBatch {
+        try await commit(plan, lockingHeads: false)
+    }
+
+    private func commit(_ plan: BatchPlan, lockingHeads: Bool) async throws(EventLogError) -> CommittedBatch {
+        let started = ContinuousClock.now
+        var records = plan.records
+        var committed = CommittedBatch()
         do {
             let connection = try await writerConnection()
             let deadline = configuration.commitDeadline
@@ -336,78 +316,46 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
             }
             defer { watchdog.cancel() }
             try await connection.queryIfOpen("BEGIN", logger: logger)
-            var firsts: [String: Int64] = [:]
             do {
                 if lockingHeads {
                     try await connection.queryIfOpen(#"SELECT stream FROM eventflow_heads ORDER BY stream COLLATE "C" FOR UPDATE"#, logger: logger)
                 }
-                for (index, write) in Self.inLockOrder(batch) {
+                for write in plan.writes {
                     switch write {
-                    case .replay(let selection, _):
+                    case .replay(let index, let selection):
                         let requeued = try await PostgresSchema.takeDeadLetters(connection, selection, logger: logger)
-                        recordsByStream[selection.stream, default: []] += requeued.map(\.record)
-                        outcome.replayed[index] = requeued.count
-                    case .deadLetters(let letters, _):
+                        records[selection.stream, default: []] += requeued.map(\.record)
+                        committed.replayed[index] = requeued.count
+                    case .deadLetters(_, let letters):
                         for letter in letters { try await PostgresSchema.insertDeadLetter(connection, letter, logger: logger) }
-                    case .cursor(let key, let offset, _):
+                    case .cursor(let index, let key, let offset):
                         if try await !moveCursor(connection, key: key, to: offset) {
-                            outcome.failures[index] = .leaseLost(processor: key.processor, stream: key.stream)
+                            committed.failures[index] = .leaseLost(processor: key.processor, stream: key.stream)
                         }
-                    case .state(let change, _):
-                        if let failure = try await applyIsolated(change, connection) { outcome.failures[index] = failure }
-                    case .append: break
+                    case .state(let index, let change):
+                        if let failure = try await applyIsolated(change, connection) { committed.failures[index] = failure }
                     }
                 }
                 // Head rows are locked last and in name order: collectors never deadlock on
                 // them, and other collectors wait for this transaction as briefly as possible.
-                for stream in recordsByStream.keys.sorted() {
-                    guard let records = recordsByStream[stream], !records.isEmpty else { continue }
-                    let first = try await PostgresSchema.allocateOffsets(connection, stream: stream, count: records.count, logger: logger)
-                    try await PostgresSchema.insert(connection, stream: stream, first: first, records: records, acceptedAtMs: acceptedAtMs, logger: logger)
-                    firsts[stream] = first
+                for stream in records.keys.sorted() {
+                    guard let streamRecords = records[stream], !streamRecords.isEmpty else { continue }
+                    let first = try await PostgresSchema.allocateOffsets(connection, stream: stream, count: streamRecords.count, logger: logger)
+                    try await PostgresSchema.insert(
+                        connection, stream: stream, first: first, records: streamRecords, acceptedAtMs: plan.acceptedAtMs, logger: logger)
+                    committed.firstOffsets[stream] = first
                 }
                 try await connection.queryIfOpen("COMMIT", logger: logger)
             } catch {
                 _ = try? await connection.queryIfOpen("ROLLBACK", logger: logger)
                 throw error
             }
-            for placement in placements {
-                guard case .append(_, let records, _) = batch[placement.index], let first = firsts[placement.stream] else { continue }
-                outcome.appended[placement.index] = AppendResult(firstOffset: first + Int64(placement.start), count: records.count)
-            }
-            for (stream, first) in firsts { observeHead(stream, first + Int64(recordsByStream[stream]?.count ?? 0)) }
-            coordination.extendLeases(Self.leasesMoved(by: batch, outcome: outcome), since: started)
-            failure = nil
         } catch {
-            failure = .storageFailed(Self.describe(error))
+            throw .storageFailed(Self.describe(error))
         }
-
-        groupCommit.recordCommit(failure: failure)
-        logger.logGroupCommit(failure: failure, events: events, report: failureReport)
-        configuration.onCommit(
-            CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: batch.count, events: events, succeeded: failure == nil))
-        batch.resume(failure: failure, outcome: outcome)
-    }
-
-    /// The writes of a batch in the order their row locks are taken: dead letters first,
-    /// then cursor and state commits by processor and stream in byte order (in batch order
-    /// within one); so commits of several processes never wait on each other in a cycle.
-    static func inLockOrder(_ batch: [PendingWrite]) -> [(offset: Int, element: PendingWrite)] {
-        func key(_ write: PendingWrite) -> CursorKey? {
-            switch write {
-            case .cursor(let key, _, _): key
-            case .state(let change, _): CursorKey(processor: change.processor, stream: change.stream)
-            case .append, .deadLetters, .replay: nil
-            }
-        }
-        return batch.enumerated().sorted { first, second in
-            switch (key(first.element), key(second.element)) {
-            case (nil, nil): first.offset < second.offset
-            case (nil, _): true
-            case (_, nil): false
-            case (let a?, let b?): (a.processor, a.stream, first.offset) < (b.processor, b.stream, second.offset)
-            }
-        }
+        for (stream, first) in committed.firstOffsets { observeHead(stream, first + Int64(records[stream]?.count ?? 0)) }
+        coordination.extendLeases(plan.cursorRowsTouched(committed), since: started)
+        return committed
     }
 
     /// Moves a cursor, and extends its lease, if this process holds it; false when another process does.

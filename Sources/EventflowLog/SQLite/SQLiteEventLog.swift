@@ -15,7 +15,7 @@ import Synchronization
 /// ``ThreadPoolTaskExecutor``). Reads use their own connection, so they never wait for a
 /// commit, and a third connection checkpoints the WAL in the background so commits
 /// rarely pay for it (see ``WALRestartPolicy`` for when they do).
-public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStore, Service {
+public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStore, GroupCommitStorage, Service {
     public let streams: [String]
     private let configuration: LogConfiguration
     private let threadPool: NIOThreadPool
@@ -27,11 +27,10 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     private let checkpointer: SQLiteConnection
     private let logger: Logger
     private let groupCommit: GroupCommitWriter
-    private let failureReport = Mutex(RepeatedFailureReport())
     private let checkpointFailureReport = Mutex(RepeatedFailureReport())
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
-    /// Members of each processor group holding later events back (one process: kept in memory).
+    /// The only process with the database coordinates with nobody.
     private let coordination = LocalCoordination()
     private let checkpoints = Mutex(CheckpointState())
     private let pageSize: Int
@@ -47,6 +46,8 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
         var running = false
         /// The WAL's size at the last background checkpoint.
         var walBytes = 0
+        /// When the writer checkpoints between two commits.
+        var restartPolicy = WALRestartPolicy()
 
         mutating func claim() -> Bool {
             guard !running else { return false }
@@ -73,7 +74,9 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
         self.reader = reader
         self.checkpointer = checkpointer
         self.logger = logger
-        self.groupCommit = GroupCommitWriter(limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay)
+        self.groupCommit = GroupCommitWriter(
+            streams: configuration.streams, limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay,
+            onCommit: configuration.onCommit, logger: logger)
         self.positions = Mutex(Positions(heads: heads, cursors: cursors))
     }
 
@@ -122,8 +125,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     // MARK: - EventLog
 
     public func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
-        guard streams.contains(stream) else { throw .unknownStream(stream) }
-        return try await groupCommit.append(stream: stream, records: records)
+        try await groupCommit.append(stream: stream, records: records)
     }
 
     public func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws
@@ -169,9 +171,8 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
 
     public func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
         let head = headOffset(stream: stream)
-        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
         precondition((0...head).contains(offset), "cursor \(offset) of \(processor) outside stream \(stream) (head \(head))")
-        try await groupCommit.control { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
+        try await groupCommit.commitCursor(processor: processor, stream: stream, to: offset)
     }
 
     public func headOffset(stream: String) -> Int64 {
@@ -198,7 +199,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     }
 
     public func recordDeadLetters(_ letters: [DeadLetter]) async throws {
-        try await groupCommit.control { .deadLetters(letters, $0) }
+        try await groupCommit.recordDeadLetters(letters)
     }
 
     public func deadLetters(stream: String, from: Int64, limit: Int, maxBytes: Int) async throws -> [DeadLetter] {
@@ -218,24 +219,21 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     }
 
     public func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
-        guard streams.contains(selection.stream) else { throw EventLogError.unknownStream(selection.stream) }
-        return try await groupCommit.control { .replay(selection, $0) }
+        try await groupCommit.replayDeadLetters(selection)
     }
 
     public var health: LogHealth { groupCommit.health }
 
     public func prepareState(_ schema: [String]) async throws {
-        let change = StateCommit(processor: "", stream: "", cursor: nil, statements: schema.map { StateStatement($0) })
-        try await groupCommit.control { .state(change, $0) }
+        try await groupCommit.applySchema(schema)
     }
 
     public func commitState(_ commit: StateCommit) async throws {
-        guard streams.contains(commit.stream) else { throw EventLogError.unknownStream(commit.stream) }
         if let cursor = commit.cursor {
             let head = headOffset(stream: commit.stream)
             precondition((0...head).contains(cursor), "cursor \(cursor) of \(commit.processor) outside stream \(commit.stream) (head \(head))")
         }
-        try await groupCommit.control { .state(commit, $0) }
+        try await groupCommit.commitState(commit)
     }
 
     public func queryState(_ statement: StateStatement) async throws -> [StateRow] {
@@ -251,7 +249,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
-                    group.addTask(executorPreference: self.writerExecutor) { await self.writeUntilClosed() }
+                    group.addTask(executorPreference: self.writerExecutor) { await self.groupCommit.writeUntilClosed(to: self) }
                     group.addTask { await self.checkpointUntilClosed() }
                 }
             } onGracefulShutdown: {
@@ -278,33 +276,55 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
         logger.info("log closed")
     }
 
-    private func writeUntilClosed() async {
-        var heads = positions.withLock { $0.heads }
-        var restartPolicy = WALRestartPolicy()
-        while let work = await groupCommit.nextWork() {
-            switch work {
-            case .commit(let batch):
-                await commit(batch, heads: &heads)
-                await restartWALIfDue(&restartPolicy)
-            case .probe:
-                await probeWritable()
-            }
-        }
-    }
+    // MARK: - GroupCommitStorage
 
     /// Writes and removes 64 KiB in one transaction: new pages against the size cap, and
-    /// WAL frames against the disk. Success makes the log ready again.
-    private func probeWritable() async {
-        let failure = await inWriteTransaction {
+    /// WAL frames against the disk.
+    func probe() async throws(EventLogError) {
+        try await inWriteTransaction {
             try await writer.execute("INSERT INTO eventflow_probe (filler) VALUES (zeroblob(65536))")
             try await writer.execute("DELETE FROM eventflow_probe")
         }
-        groupCommit.recordCommit(failure: failure)
-        logger.logGroupCommit(failure: failure, events: 0, report: failureReport)
     }
 
-    /// Runs `body` in one write transaction of the writer; the failure, or nil once committed.
-    private func inWriteTransaction(_ body: () async throws -> Void) async -> EventLogError? {
+    func commit(_ plan: BatchPlan) async throws(EventLogError) -> CommittedBatch {
+        var heads = positions.withLock { $0.heads }
+        var records = plan.records
+        var committed = CommittedBatch()
+        try await inWriteTransaction {
+            for write in plan.writes {
+                switch write {
+                case .replay(let index, let selection):
+                    let requeued = try await SQLiteSchema.takeDeadLetters(writer, selection)
+                    records[selection.stream, default: []] += requeued.map(\.record)
+                    committed.replayed[index] = requeued.count
+                case .deadLetters(_, let letters):
+                    for letter in letters { try await SQLiteSchema.insertDeadLetter(writer, letter) }
+                case .cursor(_, let key, let offset):
+                    try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
+                case .state(let index, let change):
+                    if let failure = try await applyIsolated(change) { committed.failures[index] = failure }
+                }
+            }
+            for (stream, streamRecords) in records where !streamRecords.isEmpty {
+                let first = heads[stream, default: 0]
+                let rows = streamRecords.enumerated().map { (offset: first + Int64($0.offset), record: $0.element) }
+                try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: plan.acceptedAtMs)
+                committed.firstOffsets[stream] = first
+                heads[stream] = first + Int64(streamRecords.count)
+            }
+        }
+        let moved = plan.cursorsMoved(committed)
+        positions.withLock { positions in
+            positions.heads = heads
+            positions.cursors.merge(moved) { _, new in new }
+        }
+        await restartWALIfDue()
+        return committed
+    }
+
+    /// Runs `body` in one write transaction of the writer; nothing of it stays when it throws.
+    private func inWriteTransaction(_ body: () async throws -> Void) async throws(EventLogError) {
         do {
             try await writer.execute("BEGIN IMMEDIATE")
             do {
@@ -314,9 +334,8 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
                 try? await writer.execute("ROLLBACK")
                 throw error
             }
-            return nil
         } catch {
-            return .storageFailed(String(describing: error))
+            throw .storageFailed(String(describing: error))
         }
     }
 
@@ -324,87 +343,22 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     /// frame can arrive meanwhile, so the checkpoint copies all of them; RESTART then waits
     /// for reads that began before it, so that SQLite writes the next commit from the start
     /// of the WAL file again, over blocks it already has.
-    private func restartWALIfDue(_ policy: inout WALRestartPolicy) async {
+    private func restartWALIfDue() async {
         let now = ContinuousClock.now
-        let walBytes = checkpoints.withLock { $0.walBytes }
-        guard policy.shouldCheckpoint(walBytes: walBytes, now: now), checkpoints.withLock({ $0.claim() }) else { return }
+        let due = checkpoints.withLock { state in
+            state.restartPolicy.shouldCheckpoint(walBytes: state.walBytes, now: now) && state.claim()
+        }
+        guard due else { return }
         defer { checkpoints.withLock { $0.release() } }
         do {
             try await writer.execute("PRAGMA wal_checkpoint(RESTART)")
-            policy.checkpointed(at: now)
-            checkpoints.withLock { $0.walBytes = 0 }
+            checkpoints.withLock { state in
+                state.restartPolicy.checkpointed(at: now)
+                state.walBytes = 0
+            }
         } catch {
             logger.warning("WAL checkpoint by the writer failed", metadata: ["error": "\(error)"])
         }
-    }
-
-    private func commit(_ batch: [PendingWrite], heads: inout [String: Int64]) async {
-        let started = ContinuousClock.now
-        let acceptedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
-        var newHeads = heads
-        var outcome = BatchOutcome()
-        var rowsByStream: [String: [(offset: Int64, record: LogRecord)]] = [:]
-        var cursorUpdates: [CursorKey: Int64] = [:]
-        var letters: [DeadLetter] = []
-        var events = 0
-
-        func appendRows(_ stream: String, _ records: [LogRecord]) -> AppendResult {
-            let first = newHeads[stream, default: 0]
-            for (index, record) in records.enumerated() {
-                rowsByStream[stream, default: []].append((first + Int64(index), record))
-            }
-            newHeads[stream] = first + Int64(records.count)
-            events += records.count
-            return AppendResult(firstOffset: first, count: records.count)
-        }
-
-        for (index, write) in batch.enumerated() {
-            switch write {
-            case .append(let stream, let records, _): outcome.appended[index] = appendRows(stream, records)
-            case .cursor(let key, let offset, _): cursorUpdates[key] = offset
-            case .deadLetters(let new, _): letters += new
-            case .replay, .state: break
-            }
-        }
-
-        let failure = await inWriteTransaction {
-            for (index, write) in batch.enumerated() {
-                guard case .replay(let selection, _) = write else { continue }
-                let requeued = try await SQLiteSchema.takeDeadLetters(writer, selection)
-                _ = appendRows(selection.stream, requeued.map(\.record))
-                outcome.replayed[index] = requeued.count
-            }
-            for (stream, rows) in rowsByStream {
-                try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: acceptedAtMs)
-            }
-            for (key, offset) in cursorUpdates {
-                try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
-            }
-            for letter in letters {
-                try await SQLiteSchema.insertDeadLetter(writer, letter)
-            }
-            for (index, write) in batch.enumerated() {
-                guard case .state(let change, _) = write else { continue }
-                if let failure = try await applyIsolated(change) {
-                    outcome.failures[index] = failure
-                } else if let cursor = change.cursor {
-                    cursorUpdates[CursorKey(processor: change.processor, stream: change.stream)] = cursor
-                }
-            }
-        }
-
-        let duration = ContinuousClock.now - started
-        if failure == nil {
-            heads = newHeads
-            positions.withLock { positions in
-                positions.heads = newHeads
-                positions.cursors.merge(cursorUpdates) { _, new in new }
-            }
-        }
-        groupCommit.recordCommit(failure: failure)
-        logger.logGroupCommit(failure: failure, events: events, report: failureReport)
-        configuration.onCommit(CommitStats(durationSeconds: duration.seconds, requests: batch.count, events: events, succeeded: failure == nil))
-        batch.resume(failure: failure, outcome: outcome)
     }
 
     /// Applies one processor's step inside the group transaction, under a savepoint, so

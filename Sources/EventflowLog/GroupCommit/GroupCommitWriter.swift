@@ -1,15 +1,23 @@
 import EventflowCore
+import Foundation
+import Logging
 import Synchronization
 
-/// The admission and batching half of a log's single writer, shared by every backend.
+/// A log's single writer, shared by every backend: the group-commit layer over a
+/// ``GroupCommitStorage``.
 ///
 /// Callers queue writes and wait; the writer task takes every write waiting when a
-/// transaction starts (up to the batch limits) and resumes each caller after the commit.
-/// Appends beyond the pending limits are refused at once, which the collector answers
-/// with `503 Retry-After`; small control writes always get in.
+/// transaction starts (up to the batch limits), plans it (``BatchPlan``), has the storage
+/// commit it, and resumes each caller with its own result. Appends beyond the pending
+/// limits are refused at once, which the collector answers with `503 Retry-After`; small
+/// control writes always get in. Writes name only the log's streams.
 final class GroupCommitWriter: Sendable {
+    let streams: [String]
     private let limits: GroupCommitLimits
     private let maxCommitDelay: Duration
+    private let onCommit: @Sendable (CommitStats) -> Void
+    private let logger: Logger
+    private let failureReport = Mutex(RepeatedFailureReport())
     private let state: Mutex<State>
 
     private struct State {
@@ -25,14 +33,20 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    init(limits: GroupCommitLimits, maxCommitDelay: Duration) {
+    init(streams: [String], limits: GroupCommitLimits, maxCommitDelay: Duration, onCommit: @escaping @Sendable (CommitStats) -> Void, logger: Logger) {
+        self.streams = streams
         self.limits = limits
         self.maxCommitDelay = maxCommitDelay
+        self.onCommit = onCommit
+        self.logger = logger
         self.state = Mutex(State(queue: GroupCommitQueue(limits: limits)))
     }
 
+    // MARK: - Writes
+
     /// Queues an append and waits for its commit.
     func append(stream: String, records: [LogRecord]) async throws(EventLogError) -> AppendResult {
+        guard streams.contains(stream) else { throw .unknownStream(stream) }
         let bytes = records.reduce(0) { $0 + $1.body.readableBytes }
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<AppendResult, EventLogError>, Never>) in
             let outcome = state.withLock { state -> (refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
@@ -48,8 +62,36 @@ final class GroupCommitWriter: Sendable {
         return try result.get()
     }
 
+    /// Moves a processor's cursor.
+    func commitCursor(processor: String, stream: String, to offset: Int64) async throws {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        try await control { .cursor(CursorKey(processor: processor, stream: stream), offset: offset, $0) }
+    }
+
+    func recordDeadLetters(_ letters: [DeadLetter]) async throws {
+        try await control { .deadLetters(letters, $0) }
+    }
+
+    func replayDeadLetters(_ selection: DeadLetterSelection) async throws -> Int {
+        guard streams.contains(selection.stream) else { throw EventLogError.unknownStream(selection.stream) }
+        return try await control { .replay(selection, $0) }
+    }
+
+    /// Commits a processor's state change with its cursor.
+    func commitState(_ commit: StateCommit) async throws {
+        guard streams.contains(commit.stream) else { throw EventLogError.unknownStream(commit.stream) }
+        try await control { .state(commit, $0) }
+    }
+
+    /// Runs a processor's schema statements in the writer's transaction (a storage whose
+    /// schema changes must not race its commits: SQLite has one writer).
+    func applySchema(_ schema: [String]) async throws {
+        let change = StateCommit(processor: "", stream: "", cursor: nil, statements: schema.map { StateStatement($0) })
+        try await control { .state(change, $0) }
+    }
+
     /// Queues a small write for the next group commit, bypassing the pending limits, and waits for it.
-    func control<Value: Sendable>(_ write: (CheckedContinuation<Result<Value, EventLogError>, Never>) -> PendingWrite) async throws -> Value {
+    private func control<Value: Sendable>(_ write: (CheckedContinuation<Result<Value, EventLogError>, Never>) -> PendingWrite) async throws -> Value {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, EventLogError>, Never>) in
             let outcome = state.withLock { state -> (refusal: EventLogError?, wake: CheckedContinuation<Void, Never>?) in
                 guard !state.closing else { return (.shuttingDown, nil) }
@@ -77,16 +119,52 @@ final class GroupCommitWriter: Sendable {
         waiting?.resume()
     }
 
-    /// Records whether the last commit succeeded, for ``health``.
-    func recordCommit(failure: EventLogError?) {
+    // MARK: - The writer task
+
+    /// Commits batches into `storage` until closing and everything queued is committed
+    /// (a probe now and then while the storage does not take writes).
+    func writeUntilClosed(to storage: some GroupCommitStorage) async {
+        while let work = await nextWork() {
+            switch work {
+            case .commit(let batch): await commit(batch, to: storage)
+            case .probe:
+                // A transaction like any other: counted with the commits (none of a caller's writes in it).
+                let started = ContinuousClock.now
+                var failure: EventLogError?
+                do throws(EventLogError) { try await storage.probe() } catch { failure = error }
+                recordCommit(failure: failure, events: 0)
+                onCommit(CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: 0, events: 0, succeeded: failure == nil))
+            }
+        }
+    }
+
+    private func commit(_ batch: [PendingWrite], to storage: some GroupCommitStorage) async {
+        let started = ContinuousClock.now
+        let plan = BatchPlan(batch.map(\.request), acceptedAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+        var outcome = BatchOutcome()
+        var failure: EventLogError?
+        do throws(EventLogError) {
+            outcome = plan.outcome(of: try await storage.commit(plan))
+        } catch {
+            failure = error
+        }
+        recordCommit(failure: failure, events: plan.events)
+        onCommit(CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: batch.count, events: plan.events, succeeded: failure == nil))
+        batch.resume(failure: failure, outcome: outcome)
+    }
+
+    /// Records whether the last commit succeeded, for ``health``, and logs a failure (or
+    /// the recovery after failures) as ``RepeatedFailureReport`` decides.
+    private func recordCommit(failure: EventLogError?, events: Int) {
         state.withLock { state in
             state.writable = failure == nil
             state.lastError = failure?.description
         }
+        logger.logGroupCommit(failure: failure, events: events, report: failureReport)
     }
 
     /// What the writer task does next.
-    enum Work {
+    private enum Work {
         /// Commit these writes in one transaction.
         case commit([PendingWrite])
         /// The last commit failed and nothing came for a while: try a small write, so that
@@ -97,7 +175,7 @@ final class GroupCommitWriter: Sendable {
 
     /// Waits for work; nil once closing and everything queued was handed out. While the
     /// log is not writable, an idle wait ends after `probeInterval` with ``Work/probe``.
-    func nextWork(probeInterval: Duration = .seconds(1)) async -> Work? {
+    private func nextWork(probeInterval: Duration = .seconds(1)) async -> Work? {
         while true {
             let (batch, closing, writable) = state.withLock { state in
                 state.queue.isEmpty ? ([], state.closing, state.writable) : (state.queue.takeBatch(), false, state.writable)

@@ -17,6 +17,27 @@ enum PendingWrite: Sendable {
         if case .append(_, let records, _) = self { return records.count }
         return 0
     }
+
+    /// What the write asks of the commit, without its caller.
+    var request: WriteRequest {
+        switch self {
+        case .append(let stream, let records, _): .append(stream: stream, records: records)
+        case .cursor(let key, let offset, _): .cursor(key, offset: offset)
+        case .deadLetters(let letters, _): .deadLetters(letters)
+        case .replay(let selection, _): .replay(selection)
+        case .state(let change, _): .state(change)
+        }
+    }
+}
+
+/// What one write asks of a group commit.
+enum WriteRequest: Sendable {
+    case append(stream: String, records: [LogRecord])
+    case cursor(CursorKey, offset: Int64)
+    case deadLetters([DeadLetter])
+    case replay(DeadLetterSelection)
+    /// A processor's state change (with or without a cursor move), or its schema.
+    case state(StateCommit)
 }
 
 /// What one group commit produced for its writes, by their index in the batch.
