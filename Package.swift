@@ -159,9 +159,52 @@ let package = Package(
             path: "Fuzz/AcceptanceTargets",
             swiftSettings: strictConcurrency
         ),
+        .target(
+            name: "EventflowTesting",
+            dependencies: [
+                "EventflowCore",
+                "EventflowLog",
+                "EventflowServer",
+                "EventflowTarget",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/EventflowTesting",
+            swiftSettings: strictConcurrency
+        ),
         .testTarget(
             name: "EventflowCoreTests",
-            dependencies: ["EventflowCore"],
+            dependencies: ["EventflowCore", "EventflowTesting"],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "AcceptanceKitTests",
+            dependencies: [
+                "AcceptanceKit",
+                "EventflowCore",
+                "EventflowTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictConcurrency
+        ),
+        .testTarget(
+            name: "EventflowTargetTests",
+            dependencies: [
+                "EventflowTarget",
+                "EventflowTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictConcurrency
         ),
         .testTarget(
@@ -172,7 +215,9 @@ let package = Package(
         .testTarget(
             name: "EventflowLogTests",
             dependencies: [
-                "EventflowLog", "EventflowCore",
+                "EventflowLog", "EventflowCore", "EventflowTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictConcurrency
@@ -184,13 +229,14 @@ let package = Package(
                 "EventflowLog",
                 "EventflowCore",
                 "EventflowTarget",
+                "EventflowTesting",
                 "AcceptanceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

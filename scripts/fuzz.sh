@@ -21,7 +21,9 @@ quiet() { grep -v "Cannot export local symbol" >&2 || true; }
 # The sources a target is compiled from besides EventflowCore.
 sources() {
   case "$1" in
-    ProfileParser) echo Fuzz/AcceptanceTargets/ProfileParserFuzzTarget.swift AcceptanceTests/AcceptanceKit/LoadProfile.swift AcceptanceTests/AcceptanceKit/RequestPlanner.swift ;;
+    ProfileParser) echo Fuzz/AcceptanceTargets/ProfileParserFuzzTarget.swift AcceptanceTests/AcceptanceKit/LoadProfile.swift AcceptanceTests/AcceptanceKit/RequestPlanner.swift \
+      AcceptanceTests/AcceptanceKit/Verification/Threshold.swift AcceptanceTests/AcceptanceKit/Verification/RateSchedule.swift ;;
+    TextParsers) echo Fuzz/AcceptanceTargets/TextParsersFuzzTarget.swift AcceptanceTests/AcceptanceKit/Verification/Threshold.swift ;;
     *) echo "Fuzz/CoreTargets/${1}FuzzTarget.swift" ;;
   esac
 }

@@ -1,4 +1,4 @@
-public import EventflowCore
+import EventflowCore
 import Synchronization
 
 /// For every event of a run: what the client knows of it (sent, refused, unknown,

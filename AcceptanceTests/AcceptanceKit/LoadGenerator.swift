@@ -1,4 +1,4 @@
-public import EventflowCore
+import EventflowCore
 import Foundation
 public import Histogram
 public import NIOCore

@@ -1,4 +1,4 @@
-public import EventflowCore
+import EventflowCore
 
 /// A load profile (`LoadProfiles/*.yaml`): how much to send, of what, for how long, and
 /// which figures must hold. The schema is in docs/load-profiles.md.

@@ -1,4 +1,4 @@
-public import EventflowCore
+import EventflowCore
 
 /// One request of the load, fixed before it is sent.
 public struct PlannedRequest: Sendable {

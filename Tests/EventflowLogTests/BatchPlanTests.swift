@@ -1,4 +1,5 @@
 @testable import EventflowLog
+import EventflowTesting
 import NIOCore
 import Testing
 

@@ -1,5 +1,6 @@
 import EventflowCore
 import EventflowLog
+import EventflowTesting
 import Foundation
 import Logging
 import NIOCore
@@ -276,57 +277,5 @@ import Testing
         var closedLog: (any EventLog)?
         try await withLog(backend.fresh()) { storage, _ in closedLog = storage.log }
         await #expect(throws: EventLogError.shuttingDown) { try await closedLog?.append(stream: "events", records: records(["late"])) }
-    }
-}
-
-// MARK: - Helpers
-
-func records(_ ids: [String]) -> [LogRecord] {
-    ids.map { LogRecord(id: $0, key: "key-\($0)", eventTimeMs: 1_000, body: ByteBuffer(string: #"{"id":"\#($0)"}"#)) }
-}
-
-func temporaryDirectory() -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("eventflow-test-\(UUID().uuidString)").path
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// Opens a log at `location`, runs it as a service while `body` runs with its jobs, then shuts it down gracefully.
-func withLog(
-    _ location: LogLocation,
-    limits: GroupCommitLimits = GroupCommitLimits(),
-    maxDatabaseBytes: Int? = nil,
-    leaseDuration: Duration = .seconds(5),
-    onCommit: @escaping @Sendable (CommitStats) -> Void = { _ in },
-    _ body: (EventStorage, LogLocation) async throws -> Void
-) async throws {
-    var logger = Logger(label: "test")
-    logger.logLevel = .warning
-    let streams = ["events", "frames"]
-    let storage: EventStorage
-    switch location {
-    case .directory(let directory):
-        storage = try await SQLiteEventLog.open(
-            configuration: LogConfiguration(
-                dataDirectory: directory, streams: streams, groupCommit: limits, maxDatabaseBytes: maxDatabaseBytes, onCommit: onCommit),
-            logger: logger
-        ).storage
-    case .postgres(let url):
-        storage = try await PostgresEventLog.open(
-            configuration: PostgresLogConfiguration(url: url, streams: streams, groupCommit: limits, leaseDuration: leaseDuration, onCommit: onCommit),
-            logger: logger
-        ).storage
-    }
-    let group = ServiceGroup(services: [storage.service], gracefulShutdownSignals: [], logger: logger)
-    try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        do {
-            try await body(storage, location)
-        } catch {
-            await group.triggerGracefulShutdown()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
     }
 }

@@ -1,4 +1,5 @@
 @testable import EventflowLog
+import EventflowTesting
 import Foundation
 import Logging
 import Synchronization

@@ -1,5 +1,6 @@
 import EventflowCore
 import EventflowLog
+import EventflowTesting
 import Foundation
 import Logging
 import NIOCore

@@ -1,4 +1,5 @@
 import EventflowLog
+import EventflowTesting
 import Foundation
 import NIOCore
 import Testing

@@ -1,4 +1,5 @@
 import AcceptanceKit
+import EventflowTesting
 import Foundation
 import Testing
 

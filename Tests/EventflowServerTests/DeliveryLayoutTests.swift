@@ -1,5 +1,6 @@
 import EventflowLog
 @testable import EventflowServer
+import EventflowTesting
 import Foundation
 import Prometheus
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import AcceptanceKit
 import EventflowServer
+import EventflowTesting
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

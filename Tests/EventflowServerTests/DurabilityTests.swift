@@ -1,5 +1,6 @@
 import AcceptanceKit
 import AsyncHTTPClient
+import EventflowTesting
 import Foundation
 import NIOCore
 import Synchronization

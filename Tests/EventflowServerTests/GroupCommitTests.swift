@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EventflowServer
+import EventflowTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import EventflowCore
 import EventflowLog
 import EventflowServer
+import EventflowTesting
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import EventflowServer
+import EventflowTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting

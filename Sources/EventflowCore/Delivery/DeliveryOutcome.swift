@@ -47,11 +47,3 @@ public enum DeliveryOutcome: Sendable, Equatable {
         }
     }
 }
-
-extension String {
-    var trimmingWhitespace: Substring {
-        let start = firstIndex { !$0.isWhitespace } ?? endIndex
-        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
-        return self[start..<max(start, end)]
-    }
-}

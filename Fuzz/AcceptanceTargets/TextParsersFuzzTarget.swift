@@ -1,3 +1,6 @@
+#if canImport(AcceptanceKit)
+import AcceptanceKit
+#endif
 import EventflowCore
 
 /// Fuzz target: the text parsers that read flags, config values, query parameters, profiles

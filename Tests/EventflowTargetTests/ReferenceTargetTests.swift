@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EventflowTarget
+import EventflowTesting
 import Foundation
 import NIOCore
 import Testing

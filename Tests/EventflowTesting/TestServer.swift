@@ -1,49 +1,33 @@
 import AsyncHTTPClient
 import EventflowLog
-import EventflowServer
+public import EventflowServer
 import Foundation
+public import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
+public import HummingbirdTesting
 import Logging
 import NIOCore
-import NIOHTTP1
+public import NIOHTTP1
 import NIOPosix
 import Testing
 
-func temporaryDirectory() -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("eventflow-test-\(UUID().uuidString)").path
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-var quietLogger: Logger {
-    var logger = Logger(label: "test")
-    logger.logLevel = .warning
-    return logger
-}
-
 /// The log a test server runs on.
-enum TestStorage: String, CaseIterable, Sendable {
+public enum TestStorage: String, CaseIterable, Sendable {
     case sqlite
     case postgres
 
     /// A fresh, empty log of this kind.
-    func make() async throws -> LogStorage {
+    public func make() async throws -> LogStorage {
         switch self {
         case .sqlite: return .sqlite
-        case .postgres:
-            let text = try #require(
-                ProcessInfo.processInfo.environment["EVENTFLOW_TEST_POSTGRES_URL"],
-                "the PostgreSQL tests need a server: run `make test`, or set EVENTFLOW_TEST_POSTGRES_URL (see `make postgres`)")
-            let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            return .postgres(try await PostgresURL(text).creatingDatabase(named: name, logger: quietLogger))
+        case .postgres: return .postgres(try await TestPostgres.freshDatabase())
         }
     }
 }
 
 /// Runs a real Eventflow server on a free loopback port with a fresh data directory (or
 /// a fresh PostgreSQL database).
-func withServer(
+public func withServer(
     storage: TestStorage = .sqlite,
     _ configure: (inout ServerConfiguration) -> Void = { _ in },
     _ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
@@ -53,7 +37,7 @@ func withServer(
 
 /// Runs a real Eventflow server on a free loopback port on the given log: several servers
 /// on one PostgreSQL log stand for the processes of a scale-out.
-func withServer(
+public func withServer(
     log storage: LogStorage,
     _ configure: (inout ServerConfiguration) -> Void = { _ in },
     _ test: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void
@@ -70,7 +54,7 @@ func withServer(
 extension TestClientProtocol {
     /// POSTs `body` to a stream's ingest route.
     @discardableResult
-    func ingest(
+    public func ingest(
         _ stream: String, _ body: String, contentType: String? = "application/json", headers extra: HTTPFields = [:]
     ) async throws -> TestResponse {
         var headers = extra
@@ -79,7 +63,7 @@ extension TestClientProtocol {
     }
 
     /// The head offset of every stream, from `GET /v1/streams`.
-    func headOffsets(headers: HTTPFields = [:]) async throws -> [String: Int] {
+    public func headOffsets(headers: HTTPFields = [:]) async throws -> [String: Int] {
         let response = try await execute(uri: "/v1/streams", method: .get, headers: headers)
         let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
         let streams = object?["streams"] as? [[String: Any]] ?? []
@@ -88,13 +72,13 @@ extension TestClientProtocol {
 }
 
 extension TestResponse {
-    var json: [String: Any] {
+    public var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
     }
 }
 
 /// Sends many requests at once over several connections.
-func concurrentPosts(port: Int, path: String, bodies: [String], contentType: String = "application/x-ndjson") async throws -> [(status: UInt, headers: HTTPHeaders, body: String)] {
+public func concurrentPosts(port: Int, path: String, bodies: [String], contentType: String = "application/x-ndjson") async throws -> [(status: UInt, headers: HTTPHeaders, body: String)] {
     try await withThrowingTaskGroup(of: (Int, UInt, HTTPHeaders, String).self) { group in
         for (index, body) in bodies.enumerated() {
             group.addTask {
@@ -114,7 +98,7 @@ func concurrentPosts(port: Int, path: String, bodies: [String], contentType: Str
 }
 
 /// Parses one sample value out of Prometheus text exposition.
-func metricValue(_ text: String, _ series: String) -> Double? {
+public func metricValue(_ text: String, _ series: String) -> Double? {
     for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
         return Double(line.dropFirst(series.count + 1))
     }
@@ -124,7 +108,7 @@ func metricValue(_ text: String, _ series: String) -> Double? {
 /// Runs `run` until it ends by itself and returns what it threw ("it stopped without an
 /// error" when nothing), or nil when it still runs after `limit`; `stop` is then called and
 /// `run` cancelled, but not waited for, so a `run` that ignores both cannot hang the test.
-func outcome(
+public func outcome(
     within limit: Duration = .seconds(20), stop: @escaping @Sendable () async -> Void = {}, of run: @escaping @Sendable () async throws -> Void
 ) async -> String? {
     let (ends, end) = AsyncStream.makeStream(of: String?.self)
@@ -153,7 +137,7 @@ func outcome(
 extension TestClientProtocol {
     /// Reads `/metrics` until `series` has a value `done` accepts, or fails after `timeout`; returns the last value.
     @discardableResult
-    func pollMetric(_ series: String, timeout: Duration = .seconds(20), until done: (Double?) -> Bool) async throws -> Double? {
+    public func pollMetric(_ series: String, timeout: Duration = .seconds(20), until done: (Double?) -> Bool) async throws -> Double? {
         let deadline = ContinuousClock.now + timeout
         while true {
             let value = metricValue(String(buffer: try await execute(uri: "/metrics", method: .get).body), series)
@@ -169,7 +153,7 @@ extension TestClientProtocol {
 
 /// A loopback port free at the time of the call (bound to port 0, read back, released), for
 /// a second listener whose port must be known before it starts.
-func freeLoopbackPort() throws -> Int {
+public func freeLoopbackPort() throws -> Int {
     let socket = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
     defer { try? socket.close().wait() }
     guard let port = socket.localAddress?.port else { throw CancellationError() }

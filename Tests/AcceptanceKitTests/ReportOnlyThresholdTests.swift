@@ -1,3 +1,4 @@
+import EventflowTesting
 import Foundation
 import Testing
 

@@ -1,41 +1,8 @@
 import EventflowLog
+import EventflowTesting
 import Foundation
 import Logging
 import Testing
-
-/// The storage engines the log contract runs against.
-enum LogBackend: String, CaseIterable, Sendable {
-    case sqlite
-    case postgres
-
-    /// A new, empty place for a log of this backend.
-    func fresh() async throws -> LogLocation {
-        switch self {
-        case .sqlite: .directory(temporaryDirectory())
-        case .postgres: .postgres(try await TestPostgres.freshDatabase())
-        }
-    }
-}
-
-/// Where a test's log lives; opening the same location again reopens the same log.
-enum LogLocation: Sendable {
-    case directory(String)
-    case postgres(PostgresURL)
-}
-
-/// The PostgreSQL server of the test run: `make test` starts a throwaway one and passes its
-/// URL in `EVENTFLOW_TEST_POSTGRES_URL`.
-enum TestPostgres {
-    static func freshDatabase() async throws -> PostgresURL {
-        let text = try #require(
-            ProcessInfo.processInfo.environment["EVENTFLOW_TEST_POSTGRES_URL"],
-            "the PostgreSQL tests need a server: run `make test`, or set EVENTFLOW_TEST_POSTGRES_URL (see `make postgres`)")
-        var logger = Logger(label: "test-postgres")
-        logger.logLevel = .warning
-        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        return try await PostgresURL(text).creatingDatabase(named: name, logger: logger)
-    }
-}
 
 @Suite struct PostgresURLTests {
     @Test func parsesTheUsualForms() throws {
