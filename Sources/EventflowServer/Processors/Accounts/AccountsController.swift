@@ -13,13 +13,13 @@ struct AccountsController<Context: RequestContext>: Sendable {
 
     /// `{"id", "accountType", "tokens", "version", "data", "callback"}`, or 404.
     private func account(id: String) async throws -> Response {
-        let rows = try await state.queryState(
-            StateStatement("SELECT id, account_type, tokens, version, data, callback_state FROM accounts WHERE id = ?", [.text(id)]))
-        guard let row = rows.first else { return JSONResponse.error(.notFound, "no account with id '\(id)'", field: "id") }
+        guard let account = try await AccountsStore(state: state).account(id: id) else {
+            return JSONResponse.error(.notFound, "no account with id '\(id)'", field: "id")
+        }
         let body = """
-            {"id":\(JSONString.quoted(row.text(0) ?? "")),"accountType":\(JSONString.quoted(row.text(1) ?? "")),\
-            "tokens":\(row.integer(2) ?? 0),"version":\(row.integer(3) ?? 0),"data":\(row.text(4) ?? "null"),\
-            "callback":\(JSONString.quoted(row.text(5) ?? ""))}
+            {"id":\(JSONString.quoted(account.id)),"accountType":\(JSONString.quoted(account.accountType)),\
+            "tokens":\(account.tokens),"version":\(account.version),"data":\(account.data ?? "null"),\
+            "callback":\(JSONString.quoted(account.callback))}
             """
         return JSONResponse.make(.ok, bytes: body.utf8)
     }
@@ -27,15 +27,8 @@ struct AccountsController<Context: RequestContext>: Sendable {
     /// `{"top": [{"accountType", "id", "tokens", "version"}]}`: the account with the most
     /// tokens of each type (newest versions only; the smallest id on a tie), by type.
     private func top() async throws -> Response {
-        let rows = try await state.queryState(
-            StateStatement(
-                """
-                SELECT account_type, id, tokens, version FROM (SELECT account_type, id, tokens, version, \
-                ROW_NUMBER() OVER (PARTITION BY account_type ORDER BY tokens DESC, id) AS rank FROM accounts) ranked \
-                WHERE rank = 1 ORDER BY account_type
-                """))
-        let top = rows.map { row -> [String: any Sendable] in
-            ["accountType": row.text(0) ?? "", "id": row.text(1) ?? "", "tokens": row.integer(2) ?? 0, "version": row.integer(3) ?? 0]
+        let top = try await AccountsStore(state: state).topByType().map { account -> [String: any Sendable] in
+            ["accountType": account.accountType, "id": account.id, "tokens": account.tokens, "version": account.version]
         }
         return JSONResponse.make(.ok, ["top": top])
     }

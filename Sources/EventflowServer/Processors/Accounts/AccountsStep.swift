@@ -17,7 +17,7 @@ struct AccountsStep: ProcessorStep {
     let metrics: AccountsMetrics
     let claims: CallbackClaims
     private var known: [String: AccountVersion] = [:]
-    private var rows: [String: [StateValue]] = [:]
+    private var accounts: [String: AccountsStore.Account] = [:]
     private var observations: [AccountsObservation] = []
     private var cancelled: [CallbackDispatcher.Callback] = []
 
@@ -30,19 +30,7 @@ struct AccountsStep: ProcessorStep {
     var name: String { Self.name }
     var stream: String { Self.stream }
     var readsBodies: Bool { true }
-    var schema: [String] { Self.schema }
-
-    static var schema: [String] {
-        [
-            """
-            CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, account_type TEXT NOT NULL, tokens BIGINT NOT NULL, \
-            version BIGINT NOT NULL, data TEXT, body TEXT NOT NULL, accepted_at_ms BIGINT NOT NULL, callback_due_ms BIGINT NOT NULL, \
-            callback_state TEXT NOT NULL, callback_fired_at_ms BIGINT)
-            """,
-            "CREATE INDEX IF NOT EXISTS accounts_pending_callbacks ON accounts (callback_due_ms) WHERE callback_state = 'pending'",
-            "CREATE INDEX IF NOT EXISTS accounts_by_type ON accounts (account_type, tokens)",
-        ]
-    }
+    var schema: [String] { AccountsStore.schema }
 
     mutating func recover(from state: any ProcessorStateStore) async throws {
         claims.stepRestarted()
@@ -50,12 +38,7 @@ struct AccountsStep: ProcessorStep {
 
     mutating func apply(_ events: [StoredEvent], state: any ProcessorStateStore) async throws {
         let unseen = Set(events.compactMap(\.key)).subtracting(known.keys)
-        for statement in StateStatement.whereIn("SELECT id, version, callback_state FROM accounts WHERE id", unseen.map(StateValue.text)) {
-            for row in try await state.queryState(statement) {
-                guard let id = row.text(0), let version = row.integer(1) else { continue }
-                known[id] = AccountVersion(version: version, callback: row.text(2).flatMap(CallbackState.init(rawValue:)) ?? .fired)
-            }
-        }
+        known.merge(try await AccountsStore(state: state).versions(of: unseen)) { _, stored in stored }
         for event in events {
             guard let id = event.key,
                 let fields = event.body.withUnsafeReadableBytes({ Self.fields.decode($0) }),
@@ -73,27 +56,19 @@ struct AccountsStep: ProcessorStep {
                 observations.append(.indexed(id: id, version: version))
                 known[id] = AccountVersion(version: version, callback: .pending)
                 let dueMs = event.acceptedAtMs + Int64((Double(callbackTimeMs) * configuration.callbackDelayScale).rounded())
-                rows[id] = [
-                    .text(id), .text(accountType), .integer(tokens), .integer(version), fields["data"].map { .text($0.jsonText) } ?? .null,
-                    .text(String(buffer: event.body)), .integer(event.acceptedAtMs), .integer(dueMs), .text(CallbackState.pending.rawValue),
-                ]
+                accounts[id] = AccountsStore.Account(
+                    id: id, accountType: accountType, tokens: tokens, version: version, data: fields["data"]?.jsonText,
+                    body: String(buffer: event.body), acceptedAtMs: event.acceptedAtMs, callbackDueMs: dueMs)
             }
         }
     }
 
     mutating func flush(cursor: Int64) -> [StateStatement] {
         defer {
-            rows.removeAll(keepingCapacity: true)
+            accounts.removeAll(keepingCapacity: true)
             known.removeAll(keepingCapacity: true)
         }
-        return StateStatement.insertRows(
-            "INSERT INTO accounts (id, account_type, tokens, version, data, body, accepted_at_ms, callback_due_ms, callback_state)",
-            rows: Array(rows.values),
-            tail: """
-                ON CONFLICT (id) DO UPDATE SET account_type = excluded.account_type, tokens = excluded.tokens, version = excluded.version, \
-                data = excluded.data, body = excluded.body, accepted_at_ms = excluded.accepted_at_ms, \
-                callback_due_ms = excluded.callback_due_ms, callback_state = excluded.callback_state, callback_fired_at_ms = NULL
-                """)
+        return AccountsStore.store(accounts.values)
     }
 
     mutating func didCommit() {

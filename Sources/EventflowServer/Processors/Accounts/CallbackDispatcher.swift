@@ -49,7 +49,7 @@ final class CallbackDispatcher: Service {
     private static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     func run() async throws {
-        while (try? await state.prepareState(AccountsStep.schema)) == nil {
+        while (try? await state.prepareState(AccountsStore.schema)) == nil {
             logger.warning("creating the accounts tables failed; retrying in 1 s")
             try await Task.sleep(for: .seconds(1))
         }
@@ -154,14 +154,7 @@ final class CallbackDispatcher: Service {
     /// sent now are read, by `bodies(of:)`); nil when the table could not be read.
     private func due(limit: Int) async -> [Callback]? {
         do {
-            let rows = try await state.queryState(
-                StateStatement(
-                    "SELECT id, version FROM accounts WHERE callback_state = 'pending' AND callback_due_ms <= ? ORDER BY callback_due_ms LIMIT ?",
-                    [.integer(Self.nowMs), .integer(Int64(limit))]))
-            return rows.compactMap { row in
-                guard let id = row.text(0), let version = row.integer(1) else { return nil }
-                return Callback(id: id, version: version)
-            }
+            return try await AccountsStore(state: state).dueCallbacks(at: Self.nowMs, limit: limit)
         } catch {
             logger.warning("reading due callbacks failed", metadata: ["error": "\(error)"])
             return nil
@@ -170,19 +163,8 @@ final class CallbackDispatcher: Service {
 
     /// The bodies of the callbacks about to be sent that are still pending, by callback.
     private func bodies(of callbacks: [Callback]) async -> [Callback: String] {
-        guard !callbacks.isEmpty else { return [:] }
-        let match = Array(repeating: "(id = ? AND version = ?)", count: callbacks.count).joined(separator: " OR ")
         do {
-            let rows = try await state.queryState(
-                StateStatement(
-                    "SELECT id, version, body FROM accounts WHERE callback_state = 'pending' AND (\(match))",
-                    callbacks.flatMap { [StateValue.text($0.id), .integer($0.version)] }))
-            var bodies: [Callback: String] = [:]
-            for row in rows {
-                guard let id = row.text(0), let version = row.integer(1), let body = row.text(2) else { continue }
-                bodies[Callback(id: id, version: version)] = body
-            }
-            return bodies
+            return try await AccountsStore(state: state).bodies(of: callbacks)
         } catch {
             logger.warning("reading callback bodies failed", metadata: ["error": "\(error)"])
             return [:]
@@ -191,12 +173,7 @@ final class CallbackDispatcher: Service {
 
     /// Records fired and failed callbacks, unless the account moved on to a newer version meanwhile.
     private func record(_ settled: [(Callback, CallbackState)]) async {
-        let nowMs = Self.nowMs
-        let statements = settled.map { callback, state in
-            StateStatement(
-                "UPDATE accounts SET callback_state = ?, callback_fired_at_ms = ? WHERE id = ? AND version = ? AND callback_state = 'pending'",
-                [.text(state.rawValue), .integer(nowMs), .text(callback.id), .integer(callback.version)])
-        }
+        let statements = AccountsStore.settle(settled, at: Self.nowMs)
         do {
             try await state.commitState(StateCommit(processor: AccountsStep.name, stream: AccountsStep.stream, cursor: nil, statements: statements))
         } catch {
@@ -217,8 +194,8 @@ final class CallbackDispatcher: Service {
     }
 
     private func countPending() async {
-        let rows = try? await state.queryState(StateStatement("SELECT COUNT(*) FROM accounts WHERE callback_state = 'pending'"))
-        metrics.callbacksPending.set(Double(rows?.first?.integer(0) ?? 0))
+        guard let pending = try? await AccountsStore(state: state).pendingCallbacks() else { return }
+        metrics.callbacksPending.set(Double(pending))
     }
 
     private func send(_ callback: Callback, body: String, client: PeerClient) async -> DeliveryOutcome {

@@ -16,9 +16,9 @@ struct DomainsController<Context: RequestContext>: Sendable {
                     field: "domain")
             }
             let domain = name.lowercased()
-            let counts = try await DomainsStep.lookup(domain, state: state)
-            return JSONResponse.make(
-                .ok, ["domain": domain, "status": counts.status.rawValue, "delivered": counts.delivered, "bounced": counts.bounced])
+            let counts = try await DomainCountsStore(state: state).counts(of: domain)
+            let status = DomainStatus(delivered: counts.delivered, bounced: counts.bounced)
+            return JSONResponse.make(.ok, ["domain": domain, "status": status.rawValue, "delivered": counts.delivered, "bounced": counts.bounced])
         }
     }
 }

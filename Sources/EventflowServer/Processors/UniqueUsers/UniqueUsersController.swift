@@ -31,17 +31,9 @@ struct UniqueUsersController<Context: RequestContext>: Sendable {
         guard let limit = Int(query["limit"].map(String.init) ?? "10000"), (1...Self.maxLimit).contains(limit) else {
             return JSONResponse.error(.badRequest, "'limit' must be between 1 and \(Self.maxLimit)", field: "limit")
         }
-        let rows = try await state.queryState(
-            StateStatement(
-                """
-                SELECT start_s, users, frames, late_dropped, closed, final FROM unique_users_results \
-                WHERE window_seconds = ? AND start_s >= ? AND start_s < ? ORDER BY start_s LIMIT ?
-                """, [.integer(window), .integer(from), .integer(to), .integer(Int64(limit))]))
+        let results = try await UniqueUsersStore(state: state).results(windowSeconds: window, from: from, to: to, limit: limit)
         var body = #"{"window":"\#(UniqueUsersConfiguration.windowText(window))","results":["#
-        for (index, row) in rows.enumerated() {
-            let result = WindowResult(
-                windowSeconds: window, start: row.integer(0) ?? 0, users: row.integer(1) ?? 0, frames: row.integer(2) ?? 0,
-                lateDropped: row.integer(3) ?? 0, closed: row.integer(4) == 1, final: row.integer(5) == 1)
+        for (index, result) in results.enumerated() {
             body += (index > 0 ? "," : "") + result.json()
         }
         body += "]}"

@@ -28,44 +28,13 @@ struct UniqueUsersStep: ProcessorStep {
     var name: String { Self.name }
     var stream: String { Self.stream }
     var readsBodies: Bool { false }
-    var schema: [String] {
-        [
-            """
-            CREATE TABLE IF NOT EXISTS unique_users_results (window_seconds BIGINT NOT NULL, start_s BIGINT NOT NULL, end_s BIGINT NOT NULL, \
-            users BIGINT NOT NULL, frames BIGINT NOT NULL, late_dropped BIGINT NOT NULL, closed BIGINT NOT NULL, final BIGINT NOT NULL, \
-            PRIMARY KEY (window_seconds, start_s))
-            """,
-            "CREATE INDEX IF NOT EXISTS unique_users_open ON unique_users_results (final, window_seconds)",
-            """
-            CREATE TABLE IF NOT EXISTS unique_users_members (window_seconds BIGINT NOT NULL, start_s BIGINT NOT NULL, seq BIGINT NOT NULL, \
-            uids TEXT NOT NULL, PRIMARY KEY (window_seconds, start_s, seq))
-            """,
-            "CREATE TABLE IF NOT EXISTS unique_users_progress (window_seconds BIGINT PRIMARY KEY, max_event_time_ms BIGINT NOT NULL)",
-        ]
-    }
+    var schema: [String] { UniqueUsersStore.schema }
 
     mutating func recover(from state: any ProcessorStateStore) async throws {
+        let store = UniqueUsersStore(state: state)
         for index in windows.indices {
             let size = windows[index].windowSeconds
-            let progress = try await state.queryState(
-                StateStatement("SELECT max_event_time_ms FROM unique_users_progress WHERE window_seconds = ?", [.integer(size)]))
-            var restored: [(result: WindowResult, users: [UserKey])] = []
-            let open = try await state.queryState(
-                StateStatement(
-                    "SELECT start_s, users, frames, late_dropped, closed FROM unique_users_results WHERE final = 0 AND window_seconds = ?",
-                    [.integer(size)]))
-            for row in open {
-                let start = row.integer(0) ?? 0
-                let result = WindowResult(
-                    windowSeconds: size, start: start, users: row.integer(1) ?? 0, frames: row.integer(2) ?? 0,
-                    lateDropped: row.integer(3) ?? 0, closed: row.integer(4) == 1)
-                let members = try await state.queryState(
-                    StateStatement(
-                        "SELECT uids FROM unique_users_members WHERE window_seconds = ? AND start_s = ?", [.integer(size), .integer(start)]))
-                let users = members.flatMap { ($0.text(0) ?? "").split(separator: "\n").map { UserKey(String($0)) } }
-                restored.append((result, users))
-            }
-            windows[index].restore(maxEventTimeMs: progress.first?.integer(0), windows: restored)
+            windows[index].restore(maxEventTimeMs: try await store.maxEventTimeMs(windowSeconds: size), windows: try await store.openWindows(windowSeconds: size))
         }
     }
 
@@ -80,47 +49,14 @@ struct UniqueUsersStep: ProcessorStep {
     }
 
     mutating func flush(cursor: Int64) -> [StateStatement] {
-        var statements: [StateStatement] = []
-        var results: [[StateValue]] = []
-        var lateRows: [[StateValue]] = []
-        var memberRows: [[StateValue]] = []
-        var progress: [[StateValue]] = []
+        var commit = UniqueUsersStore.Commit()
         for index in windows.indices {
             let changes = windows[index].drainChanges()
-            let size = windows[index].windowSeconds
-            for result in changes.results {
-                results.append([
-                    .integer(size), .integer(result.start), .integer(result.end), .integer(result.users), .integer(result.frames),
-                    .integer(result.lateDropped), .integer(result.closed ? 1 : 0), .integer(result.final ? 1 : 0),
-                ])
-            }
-            for (start, count) in changes.lateDroppedInFinalWindows {
-                lateRows.append([.integer(size), .integer(start), .integer(start + size), .integer(count)])
-            }
+            commit.add(changes, windowSeconds: windows[index].windowSeconds, seq: cursor, maxEventTimeMs: windows[index].maxEventTimeMs)
             lateDropped += changes.lateDropped
-            for (start, users) in changes.newUsers {
-                memberRows.append([.integer(size), .integer(start), .integer(cursor), .text(users.map(\.uid).joined(separator: "\n"))])
-            }
-            statements += StateStatement.whereIn(
-                "DELETE FROM unique_users_members WHERE window_seconds = \(size) AND start_s", changes.finalized.map(StateValue.integer))
-            if let maxEventTimeMs = windows[index].maxEventTimeMs { progress.append([.integer(size), .integer(maxEventTimeMs)]) }
             emitted += changes.emitted
         }
-        statements += StateStatement.insertRows(
-            "INSERT INTO unique_users_results (window_seconds, start_s, end_s, users, frames, late_dropped, closed, final)", rows: results,
-            tail: """
-                ON CONFLICT (window_seconds, start_s) DO UPDATE SET users = excluded.users, frames = excluded.frames, \
-                late_dropped = excluded.late_dropped, closed = excluded.closed, final = excluded.final
-                """)
-        statements += StateStatement.insertRows(
-            "INSERT INTO unique_users_results (window_seconds, start_s, end_s, late_dropped, users, frames, closed, final)",
-            rows: lateRows.map { $0 + [.integer(0), .integer(0), .integer(1), .integer(1)] },
-            tail: "ON CONFLICT (window_seconds, start_s) DO UPDATE SET late_dropped = unique_users_results.late_dropped + excluded.late_dropped")
-        statements += StateStatement.insertRows("INSERT INTO unique_users_members (window_seconds, start_s, seq, uids)", rows: memberRows)
-        statements += StateStatement.insertRows(
-            "INSERT INTO unique_users_progress (window_seconds, max_event_time_ms)", rows: progress,
-            tail: "ON CONFLICT (window_seconds) DO UPDATE SET max_event_time_ms = excluded.max_event_time_ms")
-        return statements
+        return commit.statements
     }
 
     mutating func didCommit() {
