@@ -28,6 +28,11 @@ public protocol EventLog: EventAppender {
     func read(stream: String, from offset: Int64, limit: Int, maxBytes: Int, bodies: Bool, partition: StreamPartition?) async throws -> [StoredEvent]
     /// The offset the next appended event of `stream` will get.
     func headOffset(stream: String) -> Int64
+    /// Returns once `stream` holds the event at `offset`: at once when its head is past it
+    /// already, otherwise when a commit (on a shared log, also another process's) moves the
+    /// head past it, or when the task is cancelled. A reader with nothing left to read waits
+    /// here rather than polling.
+    func waitForEvent(in stream: String, at offset: Int64) async
     /// Whether the log takes writes.
     var health: LogHealth { get }
 }

@@ -77,4 +77,5 @@ private final class LaggingSnapshotLog: EventLog {
     }
 
     func headOffset(stream: String) -> Int64 { base.headOffset(stream: stream) }
+    func waitForEvent(in stream: String, at offset: Int64) async { await base.waitForEvent(in: stream, at: offset) }
 }

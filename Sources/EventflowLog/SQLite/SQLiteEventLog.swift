@@ -30,6 +30,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     private let checkpointFailureReport = Mutex(RepeatedFailureReport())
     /// Heads and cursors as of the last commit, published by the writer after `COMMIT`.
     private let positions: Mutex<Positions>
+    private let headSignal: HeadSignal
     /// The only process with the database coordinates with nobody.
     private let coordination = LocalCoordination()
     private let checkpoints = Mutex(CheckpointState())
@@ -78,6 +79,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
             streams: configuration.streams, limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay,
             onCommit: configuration.onCommit, logger: logger)
         self.positions = Mutex(Positions(heads: heads, cursors: cursors))
+        self.headSignal = HeadSignal(heads: heads)
     }
 
     /// Opens (or creates) the log in `configuration.dataDirectory`. Call ``run()`` to start committing.
@@ -177,6 +179,10 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
 
     public func headOffset(stream: String) -> Int64 {
         positions.withLock { $0.heads[stream] ?? 0 }
+    }
+
+    public func waitForEvent(in stream: String, at offset: Int64) async {
+        await headSignal.wait(stream: stream, forOffset: offset)
     }
 
     public func backlog() async throws -> [BacklogEntry] {
@@ -319,6 +325,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
             positions.heads = heads
             positions.cursors.merge(moved) { _, new in new }
         }
+        for stream in committed.firstOffsets.keys { headSignal.publish(stream: stream, head: heads[stream, default: 0]) }
         await restartWALIfDue()
         return committed
     }

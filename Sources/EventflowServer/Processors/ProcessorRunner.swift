@@ -99,8 +99,32 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
             }
             if stopping { return }
             if read == 0 {
-                let untilDeadline = batch.deadline.map { max(0, $0 - now()) } ?? 1
-                try? await Task.sleep(for: .seconds(min(0.01, untilDeadline)))
+                let untilFlush = batch.deadline.map { max(0, $0 - now()) }
+                if next < log.headOffset(stream: step.stream) {
+                    // The head moved past what the read saw (a reader's snapshot a moment
+                    // behind the published head): look again shortly.
+                    try? await Task.sleep(for: .milliseconds(1))
+                } else {
+                    await idle(untilEventAt: next, in: step.stream, orAfter: min(untilFlush ?? Self.longestIdle, Self.longestIdle))
+                }
+            }
+        }
+    }
+
+    /// The longest an idle runner sleeps: it then checks its lease again.
+    static var longestIdle: Double { 1 }
+
+    /// Sleeps until the stream holds the event at `offset`, `seconds` have passed (the
+    /// batch is due, or the lease is to be checked again) or graceful shutdown begins.
+    private func idle(untilEventAt offset: Int64, in stream: String, orAfter seconds: Double) async {
+        guard seconds > 0 else { return }
+        let log = log
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await log.waitForEvent(in: stream, at: offset) }
+                group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
+                await group.next()
+                group.cancelAll()
             }
         }
     }
