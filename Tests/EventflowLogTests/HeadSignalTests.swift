@@ -2,8 +2,8 @@
 import Testing
 
 /// Readers wait for the event they need next and are woken by the head that brings it,
-/// not by a timer.
-@Suite struct HeadSignalTests {
+/// not by a timer. A wait that is never woken fails the test at its time limit.
+@Suite(.timeLimit(.minutes(1))) struct HeadSignalTests {
     @Test func aWaitForAnEventTheStreamHoldsReturnsAtOnce() async {
         let signal = HeadSignal(heads: ["events": 3])
         await signal.wait(stream: "events", forOffset: 2)

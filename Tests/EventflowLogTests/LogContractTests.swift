@@ -273,6 +273,21 @@ import Testing
         }
     }
 
+    /// A reader with nothing left to read waits for the next event and is woken by the
+    /// commit that brings it (a wait never woken fails the test at its time limit).
+    @Test(.timeLimit(.minutes(1)), arguments: LogBackend.allCases) func aWaitForTheNextEventEndsWithTheCommitThatBringsIt(backend: LogBackend) async throws {
+        try await withLog(backend.fresh()) { storage, _ in
+            _ = try await storage.log.append(stream: "events", records: records(["a"]))
+            await storage.log.waitForEvent(in: "events", at: 0)
+            let log = storage.log
+            let waiter = Task { await log.waitForEvent(in: "events", at: 1) }
+            _ = try await storage.log.append(stream: "frames", records: records(["x"]))
+            _ = try await storage.log.append(stream: "events", records: records(["b"]))
+            await waiter.value
+            #expect(storage.log.headOffset(stream: "events") == 2)
+        }
+    }
+
     @Test(arguments: LogBackend.allCases) func refusesWritesAfterShutdown(backend: LogBackend) async throws {
         var closedLog: (any EventLog)?
         try await withLog(backend.fresh()) { storage, _ in closedLog = storage.log }

@@ -25,6 +25,21 @@ import Testing
         }
     }
 
+    /// A process waiting for the next event is woken by another process's commit (the
+    /// heads it learns through LISTEN/NOTIFY), not only by its own.
+    @Test(.timeLimit(.minutes(1))) func aWaitForTheNextEventEndsWithAnotherProcesssCommit() async throws {
+        let location = try await LogBackend.postgres.fresh()
+        try await withLog(location) { waiting, _ in
+            try await withLog(location) { appending, _ in
+                let log = waiting.log
+                let waiter = Task { await log.waitForEvent(in: "events", at: 0) }
+                _ = try await appending.log.append(stream: "events", records: records(["a"]))
+                await waiter.value
+                #expect(waiting.log.headOffset(stream: "events") == 1)
+            }
+        }
+    }
+
     /// Two collectors appending at once: offsets stay dense, each request's events stay
     /// together, and every acknowledged event is stored where its 202 said.
     @Test func twoCollectorsShareDenseOffsets() async throws {
