@@ -23,6 +23,11 @@ final class HeadSignal: Sendable {
         state = Mutex(State(heads: heads))
     }
 
+    /// The highest head of `stream` published (or given at start), 0 for none.
+    func head(of stream: String) -> Int64 {
+        state.withLock { $0.heads[stream] ?? 0 }
+    }
+
     /// Records that `stream` holds every offset below `head` (a lower head than the one
     /// known changes nothing) and wakes those waiting for one of them.
     func publish(stream: String, head: Int64) {

@@ -132,8 +132,7 @@ final class GroupCommitWriter: Sendable {
                 let started = ContinuousClock.now
                 var failure: EventLogError?
                 do throws(EventLogError) { try await storage.probe() } catch { failure = error }
-                recordCommit(failure: failure, events: 0)
-                onCommit(CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: 0, events: 0, succeeded: failure == nil))
+                recordCommit(failure: failure, started: started, requests: 0, events: 0)
             }
         }
     }
@@ -148,19 +147,20 @@ final class GroupCommitWriter: Sendable {
         } catch {
             failure = error
         }
-        recordCommit(failure: failure, events: plan.events)
-        onCommit(CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: batch.count, events: plan.events, succeeded: failure == nil))
+        recordCommit(failure: failure, started: started, requests: batch.count, events: plan.events)
         batch.resume(failure: failure, outcome: outcome)
     }
 
-    /// Records whether the last commit succeeded, for ``health``, and logs a failure (or
-    /// the recovery after failures) as ``RepeatedFailureReport`` decides.
-    private func recordCommit(failure: EventLogError?, events: Int) {
+    /// Records whether the transaction that began at `started` succeeded, for ``health``,
+    /// logs a failure (or the recovery after failures) as ``RepeatedFailureReport`` decides,
+    /// and reports its figures.
+    private func recordCommit(failure: EventLogError?, started: ContinuousClock.Instant, requests: Int, events: Int) {
         state.withLock { state in
             state.writable = failure == nil
             state.lastError = failure?.description
         }
         logger.logGroupCommit(failure: failure, events: events, report: failureReport)
+        onCommit(CommitStats(durationSeconds: (ContinuousClock.now - started).seconds, requests: requests, events: events, succeeded: failure == nil))
     }
 
     /// What the writer task does next.

@@ -22,9 +22,8 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     private let groupCommit: GroupCommitWriter
     private let reconnect = Mutex(ReconnectPacing())
     private let writer: Mutex<PostgresConnection?>
-    /// The newest head of each stream this process has seen.
-    private let heads: Mutex<[String: Int64]>
-    private let headSignal: HeadSignal
+    /// The newest head of each stream this process has seen, and the readers waiting for one.
+    private let heads: HeadSignal
 
     private init(configuration: PostgresLogConfiguration, writer: PostgresConnection, heads: [String: Int64], logger: Logger) {
         self.streams = configuration.streams
@@ -41,8 +40,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
             streams: configuration.streams, limits: configuration.groupCommit, maxCommitDelay: configuration.maxCommitDelay,
             onCommit: configuration.onCommit, logger: logger)
         self.writer = Mutex(writer)
-        self.heads = Mutex(heads)
-        self.headSignal = HeadSignal(heads: heads)
+        self.heads = HeadSignal(heads: heads)
     }
 
     /// Connects, migrates the schema (safe when several processes start at once) and creates
@@ -147,11 +145,11 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     }
 
     public func headOffset(stream: String) -> Int64 {
-        heads.withLock { $0[stream] ?? 0 }
+        heads.head(of: stream)
     }
 
     public func waitForEvent(in stream: String, at offset: Int64) async {
-        await headSignal.wait(stream: stream, forOffset: offset)
+        await heads.wait(stream: stream, forOffset: offset)
     }
 
     public func backlog() async throws -> [BacklogEntry] {
@@ -276,8 +274,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
     }
 
     private func observeHead(_ stream: String, _ head: Int64) {
-        heads.withLock { heads in heads[stream] = max(heads[stream] ?? 0, head) }
-        headSignal.publish(stream: stream, head: head)
+        heads.publish(stream: stream, head: head)
     }
 
     /// The writer's connection, connected again when it has closed, but not more often than

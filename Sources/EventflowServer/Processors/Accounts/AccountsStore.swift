@@ -29,6 +29,14 @@ struct AccountsStore {
         var callbackDueMs: Int64
     }
 
+    /// The account with the most tokens of one type.
+    struct Top: Sendable {
+        var accountType: String
+        var id: String
+        var tokens: Int64
+        var version: Int64
+    }
+
     /// An account as the read API shows it.
     struct Summary: Sendable {
         var id: String
@@ -132,7 +140,7 @@ struct AccountsStore {
     }
 
     /// The account with the most tokens of each type (the smallest id on a tie), by type.
-    func topByType() async throws -> [Summary] {
+    func topByType() async throws -> [Top] {
         let rows = try await state.queryState(
             StateStatement(
                 """
@@ -141,7 +149,7 @@ struct AccountsStore {
                 WHERE rank = 1 ORDER BY account_type
                 """))
         return rows.map { row in
-            Summary(id: row.text(1) ?? "", accountType: row.text(0) ?? "", tokens: row.integer(2) ?? 0, version: row.integer(3) ?? 0, data: nil, callback: "")
+            Top(accountType: row.text(0) ?? "", id: row.text(1) ?? "", tokens: row.integer(2) ?? 0, version: row.integer(3) ?? 0)
         }
     }
 }
