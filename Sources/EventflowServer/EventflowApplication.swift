@@ -67,10 +67,11 @@ public enum EventflowApplication {
         if let accounts = configuration.accounts, serves(AccountsStep.stream) {
             let accountsMetrics = AccountsMetrics(registry: registry)
             let claims = CallbackClaims()
-            processors.append(runner(quick) { AccountsStep(configuration: accounts, metrics: accountsMetrics, claims: claims) })
+            let dispatcher = CallbackDispatcher(
+                state: storage.state, coordination: storage.coordination, configuration: accounts, metrics: accountsMetrics, claims: claims, logger: logger)
             processors.append(
-                CallbackDispatcher(
-                    state: storage.state, coordination: storage.coordination, configuration: accounts, metrics: accountsMetrics, claims: claims, logger: logger))
+                runner(quick) { AccountsStep(configuration: accounts, metrics: accountsMetrics, claims: claims, scheduled: dispatcher.scheduled(dueAtMs:)) })
+            processors.append(dispatcher)
         }
         if configuration.domains, serves(DomainsStep.stream) {
             processors.append(runner(quick) { DomainsStep() })

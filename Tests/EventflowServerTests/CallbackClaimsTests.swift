@@ -1,9 +1,10 @@
+import EventflowCore
 import Testing
 
 @testable import EventflowServer
 
 @Suite struct CallbackClaimsTests {
-    private let callback = CallbackDispatcher.Callback(id: "account", version: 7)
+    private let callback = AccountCallback(id: "account", version: 7)
 
     @Test func aCallbackInFlightCannotBeCancelled() {
         let claims = CallbackClaims()

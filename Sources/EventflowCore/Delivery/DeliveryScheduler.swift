@@ -147,6 +147,13 @@ public struct DeliveryScheduler<Item: Sendable>: Sendable {
         max(0, headPendingSeconds(now: now) - configuration.orderingWindow)
     }
 
+    /// When the head (already sent once) will have been pending for the ordering window;
+    /// nil while there is no such head.
+    public var holdStartsAt: Double? {
+        guard head < entries.count, let first = entries[head].firstAttemptAt else { return nil }
+        return first + configuration.orderingWindow
+    }
+
     /// Whether this scheduler's own head has been pending for the ordering window: it holds
     /// its later events back (and, on a partitioned stream, asks the other partitions to).
     public func isHolding(now: Double) -> Bool {

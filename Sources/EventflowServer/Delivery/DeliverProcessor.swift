@@ -2,7 +2,6 @@ import EventflowCore
 import EventflowLog
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// The `deliver` processor: sends every event of stream `events` to the target, under
 /// the target's rate limit, retrying until it is accepted or permanently rejected.
@@ -24,13 +23,27 @@ final class DeliverProcessor: Service {
     static let name = "deliver"
     static let stream = "events"
 
+    enum Signal: Sendable {
+        /// The next balance or hold check is due.
+        case due
+        case sessionEnded(partition: Int)
+        case stop
+    }
+
+    /// A session this process runs, and what it was last told.
+    private struct Running {
+        var session: DeliverySession
+        /// Told to drain (handed over, or shutting down).
+        var draining = false
+        var concurrency: Int
+        var holdFresh = false
+    }
+
     private let storage: EventStorage
     private let configuration: DeliveryConfiguration
     private let partitions: [StreamPartition]
     private let metrics: DeliveryMetrics
     private let logger: Logger
-    private let stopping = Atomic<Bool>(false)
-    private let sessions = Mutex<[Int: DeliverySession]>([:])
     private let gauges = DeliveryGauges()
 
     init(storage: EventStorage, configuration: DeliveryConfiguration, partitions: Int, metrics: DeliveryMetrics, logger: Logger) {
@@ -52,26 +65,51 @@ final class DeliverProcessor: Service {
         let client = PeerClient(
             timeout: configuration.timeout, connectionsPerHost: configuration.concurrency, maxRetryAfter: configuration.retry.maxRetryAfter,
             retryAfterClamped: metrics.retryAfterClamped)
+        let (signals, post) = AsyncStream.makeStream(of: Signal.self)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                var sessions: [Int: Running] = [:]
+                var stopping = false
+                var wake = PendingWake<ContinuousClock.Instant>()
                 var nextBalance = ContinuousClock.now
                 var nextHoldCheck = ContinuousClock.now
-                while !stopping.load(ordering: .relaxed) {
-                    if ContinuousClock.now >= nextBalance {
-                        // Short of its share, a process asks again soon: partitions handed over become free within moments.
-                        let shortOfShare = await balance(&group, client: client)
-                        nextBalance = ContinuousClock.now + (shortOfShare ? .milliseconds(250) : .seconds(1))
+                var signals = signals.makeAsyncIterator()
+                while true {
+                    if !stopping {
+                        if ContinuousClock.now >= nextBalance {
+                            // Short of its share, a process asks again soon: partitions handed over become free within moments.
+                            let shortOfShare = await balance(&sessions, group: &group, client: client, post: post)
+                            nextBalance = ContinuousClock.now + (shortOfShare ? .milliseconds(250) : .seconds(1))
+                        }
+                        if partitions.count > 1, ContinuousClock.now >= nextHoldCheck {
+                            nextHoldCheck = ContinuousClock.now + .milliseconds(250)
+                            await shareHolds(&sessions)
+                        }
+                        wake.set(partitions.count > 1 ? min(nextBalance, nextHoldCheck) : nextBalance) { deadline in
+                            try? await Task.sleep(until: deadline)
+                            if !Task.isCancelled { post.yield(.due) }
+                        }
+                    } else if sessions.isEmpty {
+                        break
                     }
-                    if partitions.count > 1, ContinuousClock.now >= nextHoldCheck {
-                        nextHoldCheck = ContinuousClock.now + .milliseconds(250)
-                        await shareHolds()
+                    guard let signal = await signals.next() else { break }
+                    switch signal {
+                    case .due:
+                        wake.ended()
+                    case .sessionEnded(let partition):
+                        sessions[partition] = nil
+                    case .stop:
+                        stopping = true
+                        wake.cancel()
+                        for index in sessions.keys {
+                            sessions[index]?.draining = true
+                            sessions[index]?.session.drain()
+                        }
                     }
-                    try? await Task.sleep(for: .milliseconds(50))
                 }
             }
         } onGracefulShutdown: {
-            self.stopping.store(true, ordering: .relaxed)
-            for session in self.sessions.withLock({ Array($0.values) }) { session.drain() }
+            post.yield(.stop)
         }
         await storage.coordination.leaveGroup(Self.name)
         try await client.shutdown()
@@ -94,9 +132,16 @@ final class DeliverProcessor: Service {
         }
     }
 
-    /// Takes this process's fair share of the partitions, or lets extra ones go; true when
-    /// it still holds fewer than its share.
-    private func balance(_ group: inout DiscardingTaskGroup, client: PeerClient) async -> Bool {
+    /// Whether a session this process runs is delivering: not told to drain, and still holding its lease.
+    private func isActive(_ index: Int, _ running: Running) -> Bool {
+        !running.draining && storage.coordination.holdsLease(processor: cursorName(partitions[index]), stream: Self.stream)
+    }
+
+    /// Takes this process's fair share of the partitions (``PartitionShare``), or lets extra
+    /// ones go; true when it still holds fewer than its share.
+    private func balance(
+        _ sessions: inout [Int: Running], group: inout DiscardingTaskGroup, client: PeerClient, post: AsyncStream<Signal>.Continuation
+    ) async -> Bool {
         let members: Int
         do {
             members = try await storage.coordination.joinGroup(Self.name)
@@ -104,21 +149,18 @@ final class DeliverProcessor: Service {
             logger.warning("deliver could not renew its group membership; keeping its partitions", metadata: ["error": "\(error)"])
             return false
         }
-        let share = (partitions.count + members - 1) / members
-        let (active, running) = sessions.withLock { sessions in
-            (sessions.values.filter { !$0.isDraining }.map(\.partition), Set(sessions.keys))
-        }
-        if active.count > share {
-            for partition in active.sorted(by: { $0.index > $1.index }).prefix(active.count - share) {
-                logger.info("deliver hands a partition over", metadata: ["partition": "\(partition)", "members": "\(members)"])
-                sessions.withLock { $0[partition.index] }?.drain()
+        let share = PartitionShare(partitions: partitions.count)
+        let active = Set(sessions.filter { isActive($0.key, $0.value) }.keys)
+        switch share.decide(members: members, active: active, running: Set(sessions.keys), start: Int.random(in: 0..<partitions.count)) {
+        case .handOver(let indices):
+            for index in indices {
+                logger.info("deliver hands a partition over", metadata: ["partition": "\(partitions[index])", "members": "\(members)"])
+                sessions[index]?.draining = true
+                sessions[index]?.session.drain()
             }
-        } else if active.count < share {
-            var wanted = share - active.count
-            let first = Int.random(in: 0..<partitions.count)
-            for step in 0..<partitions.count where wanted > 0 && !stopping.load(ordering: .relaxed) {
-                let partition = partitions[(first + step) % partitions.count]
-                guard !running.contains(partition.index) else { continue }
+        case .claim(var wanted, let candidates):
+            for index in candidates where wanted > 0 {
+                let partition = partitions[index]
                 do {
                     guard try await storage.coordination.acquireLease(processor: cursorName(partition), stream: Self.stream) else { continue }
                 } catch {
@@ -126,19 +168,24 @@ final class DeliverProcessor: Service {
                     continue
                 }
                 wanted -= 1
-                start(partition, client: client, in: &group)
+                sessions[index] = Running(session: start(partition, client: client, in: &group, post: post), concurrency: configuration.concurrency)
             }
+        case .keep:
+            break
         }
-        let held = sessions.withLock { sessions in sessions.values.filter { !$0.isDraining }.count }
+        let held = sessions.filter { isActive($0.key, $0.value) }.count
         metrics.partitionsHeld.set(Double(held))
         let concurrency = max(1, configuration.concurrency / max(1, held))
-        for session in sessions.withLock({ Array($0.values) }) { session.concurrency = concurrency }
-        return held < share
+        for index in sessions.keys where sessions[index]?.concurrency != concurrency {
+            sessions[index]?.concurrency = concurrency
+            sessions[index]?.session.setConcurrency(concurrency)
+        }
+        return held < share.share(members: members)
     }
 
     /// Holds every partition's fresh events while another partition (in any process) holds
     /// behind an event stuck past the ordering window.
-    private func shareHolds() async {
+    private func shareHolds(_ sessions: inout [Int: Running]) async {
         let holding: Set<String>
         do {
             holding = try await storage.coordination.holdingMembers(group: Self.name)
@@ -146,27 +193,31 @@ final class DeliverProcessor: Service {
             logger.warning("deliver could not read the ordering holds; keeping the last ones", metadata: ["error": "\(error)"])
             return
         }
-        for session in sessions.withLock({ Array($0.values) }) {
-            session.holdFresh = !holding.subtracting([cursorName(session.partition)]).isEmpty
+        for index in sessions.keys {
+            let holdFresh = !holding.subtracting([cursorName(partitions[index])]).isEmpty
+            guard sessions[index]?.holdFresh != holdFresh else { continue }
+            sessions[index]?.holdFresh = holdFresh
+            sessions[index]?.session.setHoldFresh(holdFresh)
         }
     }
 
-    private func start(_ partition: StreamPartition, client: PeerClient, in group: inout DiscardingTaskGroup) {
+    private func start(
+        _ partition: StreamPartition, client: PeerClient, in group: inout DiscardingTaskGroup, post: AsyncStream<Signal>.Continuation
+    ) -> DeliverySession {
         let session = DeliverySession(
             storage: storage, client: client, configuration: configuration, partition: partition, partitions: partitions.count, cursorName: cursorName(partition),
             metrics: metrics, gauges: gauges, logger: logger)
-        sessions.withLock { $0[partition.index] = session }
-        if stopping.load(ordering: .relaxed) { session.drain() }
         group.addTask {
             do {
                 try await session.run()
             } catch {
                 self.logger.warning("deliver stopped on a partition; another claim follows", metadata: ["partition": "\(partition)", "error": "\(error)"])
             }
-            self.sessions.withLock { _ = $0.removeValue(forKey: partition.index) }
             self.gauges.remove(partition.index, metrics: self.metrics)
             await self.storage.coordination.releaseLease(processor: self.cursorName(partition), stream: Self.stream)
+            post.yield(.sessionEnded(partition: partition.index))
         }
+        return session
     }
 }
 

@@ -8,19 +8,25 @@ import Synchronization
 
 /// Delivery of one partition of stream `events` while this process holds its lease.
 ///
-/// One loop owns the partition's ``DeliveryScheduler``; requests run as child tasks and
-/// report back through a mailbox, as do a 20 ms ticker (for due retries and new events)
-/// and ``drain()``. The cursor only moves past events delivered or dead-lettered; a
-/// committer task commits the newest such offset as fast as group commit allows, so
-/// after a crash only events in flight, waiting to retry, or delivered during the last
-/// commit are sent again. A session that loses its lease, or is told to drain, stops
-/// sending, lets its requests in flight finish, commits, and ends.
+/// The rules live in a ``DeliverySessionMachine``; this is its executor. One loop feeds the
+/// machine what happens (events read, answers, a deadline, the processor's messages) and
+/// performs what it returns: reads, requests (child tasks that post their answer back),
+/// cursor commits and ordering holds. Between inputs it sleeps until the machine's next
+/// deadline, the stream's next event (when there is room for it) or a message, and checks
+/// its lease at least once a second. The cursor only moves past events delivered or
+/// dead-lettered; a committer task commits the newest such offset as fast as group commit
+/// allows, so after a crash only events in flight, waiting to retry, or delivered during
+/// the last commit are sent again. A session that loses its lease, or is told to drain,
+/// stops sending, lets its requests in flight finish, commits, and ends.
 final class DeliverySession: Sendable {
-    typealias Scheduler = DeliveryScheduler<StoredEvent>
+    typealias Machine = DeliverySessionMachine<StoredEvent>
 
     enum Signal: Sendable {
-        case completed([Int64], Scheduler.Completion)
-        case tick
+        case completed([Int64], Machine.Scheduler.Completion, throttled: Bool)
+        case eventsArrived
+        case deadline
+        case concurrency(Int)
+        case holdFresh(Bool)
         case drain
     }
 
@@ -33,14 +39,13 @@ final class DeliverySession: Sendable {
     private let metrics: DeliveryMetrics
     private let gauges: DeliveryGauges
     private let logger: Logger
-    /// This partition's share of the target's limit; nil inside when the target has no known limit.
-    private let limiter: Mutex<AdaptiveRateLimiter?>
     private let enricher: JSONEnricher
     private let started = ContinuousClock.now
-    private let mailbox = Mutex<AsyncStream<Signal>.Continuation?>(nil)
-    private let draining = Atomic<Bool>(false)
-    private let concurrencyLimit: Atomic<Int>
-    private let othersHolding = Atomic<Bool>(false)
+    private let signals: AsyncStream<Signal>
+    private let post: AsyncStream<Signal>.Continuation
+
+    /// The longest the session sleeps: it then checks its lease again.
+    static var leaseCheckInterval: Duration { .seconds(1) }
 
     init(
         storage: EventStorage, client: PeerClient, configuration: DeliveryConfiguration, partition: StreamPartition, partitions: Int, cursorName: String,
@@ -55,44 +60,25 @@ final class DeliverySession: Sendable {
         self.metrics = metrics
         self.gauges = gauges
         self.logger = logger
-        let share = 1 / Double(partitions)
-        // A session starts with an empty bucket: the process that held this partition before may just have spent its burst.
-        limiter = Mutex(
-            configuration.targetRate.map { rate in
-                AdaptiveRateLimiter(rate: rate * share, burst: max(1, (configuration.targetBurst ?? rate) * share), now: 0, startEmpty: true)
-            })
         enricher = JSONEnricher(strings: configuration.enrichment)
-        concurrencyLimit = Atomic(configuration.concurrency)
-    }
-
-    /// Whether the session was told to stop, or has lost its lease.
-    var isDraining: Bool { draining.load(ordering: .relaxed) }
-
-    /// Requests this session may have in flight (its part of the process's limit).
-    var concurrency: Int {
-        get { concurrencyLimit.load(ordering: .relaxed) }
-        set { concurrencyLimit.store(max(1, newValue), ordering: .relaxed) }
-    }
-
-    /// Whether another partition holds its later events back behind a stuck one: then this
-    /// one sends nothing for the first time either, so the ordering window holds across partitions.
-    var holdFresh: Bool {
-        get { othersHolding.load(ordering: .relaxed) }
-        set { othersHolding.store(newValue, ordering: .relaxed) }
+        (signals, post) = AsyncStream.makeStream(of: Signal.self)
     }
 
     /// Stops sending; the session ends once its requests in flight have finished.
-    func drain() {
-        draining.store(true, ordering: .relaxed)
-        _ = mailbox.withLock { $0?.yield(.drain) }
-    }
+    func drain() { post.yield(.drain) }
 
-    /// Seconds since the session started, on the monotonic clock.
+    /// Sets how many requests the session may have in flight (its part of the process's limit).
+    func setConcurrency(_ concurrency: Int) { post.yield(.concurrency(concurrency)) }
+
+    /// Tells the session whether another partition holds its later events back behind a
+    /// stuck one: then this one sends nothing for the first time either.
+    func setHoldFresh(_ holdFresh: Bool) { post.yield(.holdFresh(holdFresh)) }
+
+    /// Seconds since the session started, on the monotonic clock: the machine's time.
     private var now: Double { (ContinuousClock.now - started).seconds }
 
     /// Delivers from the committed cursor until drained or until another process takes the lease.
     func run() async throws {
-        let (signals, post) = AsyncStream.makeStream(of: Signal.self)
         let (committable, commitNewest) = AsyncStream.makeStream(of: Int64.self, bufferingPolicy: .bufferingNewest(1))
         let committer = Task {
             for await offset in committable { await commit(offset) }
@@ -100,59 +86,106 @@ final class DeliverySession: Sendable {
         defer { commitNewest.finish() }
         let cursor = try await storage.state.cursor(processor: cursorName, stream: DeliverProcessor.stream)
         try await storage.state.commitCursor(processor: cursorName, stream: DeliverProcessor.stream, to: cursor)
-        var scheduler = Scheduler(
+        let share = 1 / Double(partitions)
+        var machine = Machine(
             configuration: .init(
-                concurrency: concurrency, batchSize: configuration.batchSize, orderingWindow: configuration.orderingWindow, retry: configuration.retry),
-            cursor: cursor, firstOffset: partition.first(atOrAfter: cursor), stride: partitions)
+                concurrency: configuration.concurrency, batchSize: configuration.batchSize, orderingWindow: configuration.orderingWindow,
+                retry: configuration.retry),
+            cursor: cursor, firstOffset: partition.first(atOrAfter: cursor), partitions: partitions,
+            limits: .init(events: max(1_000, configuration.readAhead / partitions), bytes: max(1, configuration.readAheadBytes / partitions)),
+            // A session starts with an empty bucket: the process that held this partition before may just have spent its burst.
+            limiter: configuration.targetRate.map { rate in
+                AdaptiveRateLimiter(rate: rate * share, burst: max(1, (configuration.targetBurst ?? rate) * share), now: 0, startEmpty: true)
+            })
         logger.info("deliver started", metadata: ["target": "\(configuration.targetURL)", "partition": "\(partition)", "cursor": "\(cursor)"])
-        mailbox.withLock { $0 = post }
-        if isDraining { post.yield(.drain) }
 
         await withDiscardingTaskGroup { group in
-            let ticker = CoalescingTicker(every: .milliseconds(20))
-            group.addTask { await ticker.run { post.yield(.tick) } }
-            var stopped = false
-            var committed = cursor
-            var publishedHold = false
-            for await signal in signals {
-                switch signal {
-                case .completed(let offsets, let completion):
-                    scheduler.complete(offsets, completion, now: now, random: Double.random(in: 0..<1))
-                case .tick:
-                    ticker.taken()
-                    if !stopped, !holdsLease {
-                        logger.warning(
-                            "deliver lost its lease to another process; finishing requests in flight and standing by", metadata: ["partition": "\(partition)"])
-                        draining.store(true, ordering: .relaxed)
-                    }
-                case .drain:
-                    break
-                }
-                stopped = isDraining
-                if partitions > 1, scheduler.isHolding(now: now) != publishedHold, await publishHold(!publishedHold) {
-                    publishedHold.toggle()
-                }
-                if !stopped {
-                    if scheduler.configuration.concurrency != concurrency { scheduler.setConcurrency(concurrency) }
-                    await readAhead(into: &scheduler)
-                    dispatch(&scheduler, group: &group, post: post)
+            var deadlineWake = PendingWake<ContinuousClock.Instant>()
+            var eventWake = PendingWake<Int64>()
+            var leaseCheckAt = ContinuousClock.now + Self.leaseCheckInterval
+            var signals = signals.makeAsyncIterator()
+            var actions = machine.headMoved(to: storage.log.headOffset(stream: DeliverProcessor.stream), now: now)
+            while true {
+                while !actions.isEmpty {
+                    actions += await perform(actions.removeFirst(), on: &machine, group: &group, commit: commitNewest)
                 }
                 gauges.update(
-                    partition.index, inFlight: scheduler.requestsInFlight, headBlocked: scheduler.headBlockedSeconds(now: now),
-                    rate: limiter.withLock { $0?.currentRate ?? 0 }, metrics: metrics)
-                if scheduler.committableOffset > committed {
-                    committed = scheduler.committableOffset
-                    commitNewest.yield(committed)
+                    partition.index, inFlight: machine.scheduler.requestsInFlight, headBlocked: machine.scheduler.headBlockedSeconds(now: now),
+                    rate: machine.allowedRate, metrics: metrics)
+                if machine.isFinished { break }
+                let wake = machine.wake
+                deadlineWake.set(min(wake.deadline.map { started + .checkedSeconds($0) } ?? leaseCheckAt, leaseCheckAt)) { deadline in
+                    try? await Task.sleep(until: deadline)
+                    if !Task.isCancelled { self.post.yield(.deadline) }
                 }
-                if stopped, scheduler.requestsInFlight == 0 { break }
+                eventWake.set(wake.eventAt) { offset in
+                    await self.storage.log.waitForEvent(in: DeliverProcessor.stream, at: offset)
+                    if !Task.isCancelled { self.post.yield(.eventsArrived) }
+                }
+                guard let signal = await signals.next() else { break }
+                switch signal {
+                case .completed(let offsets, let completion, let throttled):
+                    actions = machine.completed(offsets, completion, throttled: throttled, now: now, random: Double.random(in: 0..<1))
+                case .eventsArrived:
+                    eventWake.ended()
+                    actions = machine.headMoved(to: storage.log.headOffset(stream: DeliverProcessor.stream), now: now)
+                case .deadline:
+                    deadlineWake.ended()
+                    if ContinuousClock.now >= leaseCheckAt {
+                        leaseCheckAt = ContinuousClock.now + Self.leaseCheckInterval
+                        if machine.stopReason == nil, !holdsLease {
+                            logger.warning(
+                                "deliver lost its lease to another process; finishing requests in flight and standing by", metadata: ["partition": "\(partition)"])
+                            actions = machine.stop(.leaseLost, now: now)
+                            continue
+                        }
+                    }
+                    actions = machine.deadlinePassed(now: now)
+                case .concurrency(let concurrency):
+                    actions = machine.setConcurrency(concurrency, now: now)
+                case .holdFresh(let holdFresh):
+                    actions = machine.setHoldFresh(holdFresh, now: now)
+                case .drain:
+                    actions = machine.stop(.drained, now: now)
+                }
             }
-            if publishedHold { _ = await publishHold(false) }
-            group.cancelAll()
+            deadlineWake.cancel()
+            eventWake.cancel()
         }
-        mailbox.withLock { $0 = nil }
         commitNewest.finish()
         await committer.value
-        logger.info("deliver stopped", metadata: ["partition": "\(partition)", "cursor": "\(scheduler.committableOffset)"])
+        logger.info("deliver stopped", metadata: ["partition": "\(partition)", "cursor": "\(machine.scheduler.committableOffset)"])
+    }
+
+    /// Performs one of the machine's actions; returns what the machine makes of its result
+    /// when it has one at once (a read, a hold recorded).
+    private func perform(
+        _ action: Machine.Action, on machine: inout Machine, group: inout DiscardingTaskGroup, commit: AsyncStream<Int64>.Continuation
+    ) async -> [Machine.Action] {
+        switch action {
+        case .read(let from, let limit, let maxBytes):
+            do {
+                let events = try await storage.log.read(
+                    stream: DeliverProcessor.stream, from: from, limit: limit, maxBytes: maxBytes, bodies: true, partition: partitions > 1 ? partition : nil)
+                return machine.read(events.map { Machine.ReadEvent(offset: $0.offset, item: $0, bytes: $0.body.readableBytes) }, now: now)
+            } catch {
+                logger.warning("reading events failed; retrying", metadata: ["error": "\(error)"])
+                return machine.readFailed(now: now)
+            }
+        case .send(let dispatches):
+            group.addTask {
+                let (completion, throttled) = await self.deliver(dispatches.map(\.item))
+                self.post.yield(.completed(dispatches.map(\.offset), completion, throttled: throttled))
+            }
+            return []
+        case .commit(let offset):
+            commit.yield(offset)
+            return []
+        case .publishHold(let holding):
+            return machine.holdPublished(holding, succeeded: await publishHold(holding), now: now)
+        case .finish:
+            return []
+        }
     }
 
     private var holdsLease: Bool { storage.coordination.holdsLease(processor: cursorName, stream: DeliverProcessor.stream) }
@@ -166,38 +199,6 @@ final class DeliverySession: Sendable {
         } catch {
             logger.warning("could not record the ordering hold; retrying", metadata: ["partition": "\(partition)", "error": "\(error)"])
             return false
-        }
-    }
-
-    /// Reads the partition's next events into the scheduler, up to its part of the read-ahead
-    /// limits in events and in bytes.
-    private func readAhead(into scheduler: inout Scheduler) async {
-        let room = max(1_000, configuration.readAhead / partitions) - scheduler.outstanding
-        let byteRoom = configuration.readAheadBytes / partitions - scheduler.outstandingBytes
-        let head = storage.log.headOffset(stream: DeliverProcessor.stream)
-        guard room > 0, byteRoom > 0, scheduler.readOffset < head else { return }
-        let limit = min(room, 1_000)
-        let from = scheduler.readOffset
-        // The read can hold at most `limit` events of the partition, all below windowEnd (offsets are dense).
-        let windowEnd = min(head, from + Int64(limit) * Int64(partitions))
-        do {
-            let events = try await storage.log.read(
-                stream: DeliverProcessor.stream, from: from, limit: limit, maxBytes: byteRoom, bodies: true, partition: partitions > 1 ? partition : nil)
-            for event in events { scheduler.add(offset: event.offset, item: event, bytes: event.body.readableBytes) }
-            // A read can come back short of the head read before it (a reader's snapshot may lag the
-            // published head); only one that held every event of the partition below windowEnd moves past them.
-            if events.count >= partition.events(from: from, to: windowEnd) { scheduler.scanned(upTo: windowEnd) }
-        } catch {
-            logger.warning("reading events failed; retrying", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func dispatch(_ scheduler: inout Scheduler, group: inout DiscardingTaskGroup, post: AsyncStream<Signal>.Continuation) {
-        while case .send(let dispatches) = scheduler.next(now: now, holdFresh: holdFresh) {
-            group.addTask {
-                let completion = await self.deliver(dispatches)
-                post.yield(.completed(dispatches.map(\.offset), completion))
-            }
         }
     }
 
@@ -218,12 +219,11 @@ final class DeliverySession: Sendable {
         }
     }
 
-    /// Sends one request and says what the scheduler should do with its events.
-    private func deliver(_ dispatches: [Scheduler.Dispatch]) async -> Scheduler.Completion {
-        await waitForRateLimit()
-        // A request that waited for the rate limit past the lease's end is not sent: the new holder sends it.
-        guard holdsLease else { return .retry(retryAfter: nil) }
-        let events = dispatches.map(\.item)
+    /// Sends one request and says what the machine should do with its events, and whether
+    /// the target throttled it.
+    private func deliver(_ events: [StoredEvent]) async -> (Machine.Scheduler.Completion, throttled: Bool) {
+        // A request chosen just before the lease ended is not sent: the new holder sends it.
+        guard holdsLease else { return (.retry(retryAfter: nil), false) }
         let requestStarted = ContinuousClock.now
         let answer = await send(events)
         let outcome = answer.outcome
@@ -231,37 +231,32 @@ final class DeliverySession: Sendable {
         switch outcome {
         case .delivered:
             metrics.delivered.increment(by: Int64(events.count))
-            return .delivered
+            return (.delivered, false)
         case .throttled(let retryAfter):
-            let now = now
-            limiter.withLock { $0?.throttled(retryAfter: retryAfter, now: now) }
-            return .retry(retryAfter: retryAfter)
+            return (.retry(retryAfter: retryAfter), true)
         case .failed(_, let retryAfter):
-            return .retry(retryAfter: retryAfter)
+            return (.retry(retryAfter: retryAfter), false)
         case .timedOut, .connectionFailed:
-            return .retry(retryAfter: nil)
+            return (.retry(retryAfter: nil), false)
         case .rejected, .unsendable:
-            guard events.count == 1 else { return .isolate }
-            // A request that could not be built is recorded with status 0 and the reason.
-            let (status, response) = if case .rejected(let status) = outcome { (status, answer.excerpt) } else { (0, "\(outcome)") }
-            let failedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
-            do {
-                try await storage.deadLetters.recordDeadLetters(events.map { DeadLetter(event: $0, status: status, response: response, failedAtMs: failedAtMs) })
-                metrics.deadLetters.increment()
-                logger.warning("event dead-lettered", metadata: ["id": "\(events[0].id ?? "")", "status": "\(status)", "reason": "\(response)"])
-                return .deadLettered
-            } catch {
-                logger.warning("recording a dead letter failed; retrying the event", metadata: ["error": "\(error)"])
-                return .retry(retryAfter: nil)
-            }
+            guard events.count == 1 else { return (.isolate, false) }
+            return (await deadLetter(events[0], outcome: outcome, excerpt: answer.excerpt), false)
         }
     }
 
-    private func waitForRateLimit() async {
-        while true {
-            let now = now
-            guard case .wait(let seconds) = limiter.withLock({ $0?.acquire(now: now) ?? .allowed }) else { return }
-            try? await Task.sleep(for: .checkedSeconds(seconds))
+    /// Records a permanently rejected event (or one whose request could not be built, with
+    /// status 0 and the reason) as a dead letter; retried when that fails.
+    private func deadLetter(_ event: StoredEvent, outcome: DeliveryOutcome, excerpt: String) async -> Machine.Scheduler.Completion {
+        let (status, response) = if case .rejected(let status) = outcome { (status, excerpt) } else { (0, "\(outcome)") }
+        let failedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        do {
+            try await storage.deadLetters.recordDeadLetters([DeadLetter(event: event, status: status, response: response, failedAtMs: failedAtMs)])
+            metrics.deadLetters.increment()
+            logger.warning("event dead-lettered", metadata: ["id": "\(event.id ?? "")", "status": "\(status)", "reason": "\(response)"])
+            return .deadLettered
+        } catch {
+            logger.warning("recording a dead letter failed; retrying the event", metadata: ["error": "\(error)"])
+            return .retry(retryAfter: nil)
         }
     }
 

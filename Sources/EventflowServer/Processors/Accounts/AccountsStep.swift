@@ -16,15 +16,21 @@ struct AccountsStep: ProcessorStep {
     let configuration: AccountsConfiguration
     let metrics: AccountsMetrics
     let claims: CallbackClaims
+    /// Told after each commit that scheduled callbacks, with the soonest one's time (ms):
+    /// the dispatcher sleeps until then instead of looking at the table every few milliseconds.
+    let scheduled: @Sendable (_ dueAtMs: Int64) -> Void
     private var known: [String: AccountVersion] = [:]
     private var accounts: [String: AccountsStore.Account] = [:]
     private var observations: [AccountsObservation] = []
-    private var cancelled: [CallbackDispatcher.Callback] = []
+    private var cancelled: [AccountCallback] = []
+    /// The soonest callback of the batch being committed.
+    private var soonestDueMs: Int64?
 
-    init(configuration: AccountsConfiguration, metrics: AccountsMetrics, claims: CallbackClaims) {
+    init(configuration: AccountsConfiguration, metrics: AccountsMetrics, claims: CallbackClaims, scheduled: @escaping @Sendable (_ dueAtMs: Int64) -> Void) {
         self.configuration = configuration
         self.metrics = metrics
         self.claims = claims
+        self.scheduled = scheduled
     }
 
     var name: String { Self.name }
@@ -49,8 +55,8 @@ struct AccountsStep: ProcessorStep {
             case .stale(let current):
                 observations.append(.ignoredStale(id: id, version: version, currentVersion: current))
             case .indexed(let replaced):
-                if let replaced, claims.cancel(CallbackDispatcher.Callback(id: id, version: replaced)) {
-                    cancelled.append(CallbackDispatcher.Callback(id: id, version: replaced))
+                if let replaced, claims.cancel(AccountCallback(id: id, version: replaced)) {
+                    cancelled.append(AccountCallback(id: id, version: replaced))
                     observations.append(.callbackCancelled(id: id, version: replaced, byVersion: version))
                 }
                 observations.append(.indexed(id: id, version: version))
@@ -68,12 +74,15 @@ struct AccountsStep: ProcessorStep {
             accounts.removeAll(keepingCapacity: true)
             known.removeAll(keepingCapacity: true)
         }
+        soonestDueMs = accounts.values.lazy.map(\.callbackDueMs).min()
         return AccountsStore.store(accounts.values)
     }
 
     mutating func didCommit() {
         claims.stepCommitted(cancelling: cancelled)
         cancelled.removeAll(keepingCapacity: true)
+        if let soonestDueMs { scheduled(soonestDueMs) }
+        soonestDueMs = nil
         for observation in observations {
             switch observation {
             case .indexed: metrics.indexed.increment()

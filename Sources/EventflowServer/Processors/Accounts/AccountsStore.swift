@@ -84,38 +84,47 @@ struct AccountsStore {
     // MARK: - The callback dispatcher
 
     /// Pending callbacks due at `nowMs`, soonest first, at most `limit`, without their bodies.
-    func dueCallbacks(at nowMs: Int64, limit: Int) async throws -> [CallbackDispatcher.Callback] {
+    func dueCallbacks(at nowMs: Int64, limit: Int) async throws -> [AccountCallback] {
         let rows = try await state.queryState(
             StateStatement(
                 "SELECT id, version FROM accounts WHERE callback_state = 'pending' AND callback_due_ms <= ? ORDER BY callback_due_ms LIMIT ?",
                 [.integer(nowMs), .integer(Int64(limit))]))
         return rows.compactMap { row in
             guard let id = row.text(0), let version = row.integer(1) else { return nil }
-            return CallbackDispatcher.Callback(id: id, version: version)
+            return AccountCallback(id: id, version: version)
         }
     }
 
+    /// When the soonest pending callback due after `nowMs` is due; nil when there is none.
+    func nextCallbackDue(after nowMs: Int64) async throws -> Int64? {
+        try await state.queryState(
+            StateStatement(
+                "SELECT MIN(callback_due_ms) FROM accounts WHERE callback_state = 'pending' AND callback_due_ms > ?", [.integer(nowMs)])
+        ).first?.integer(0)
+    }
+
     /// The bodies of those of `callbacks` still pending, by callback.
-    func bodies(of callbacks: [CallbackDispatcher.Callback]) async throws -> [CallbackDispatcher.Callback: String] {
+    func bodies(of callbacks: [AccountCallback]) async throws -> [AccountCallback: String] {
         guard !callbacks.isEmpty else { return [:] }
         let match = Array(repeating: "(id = ? AND version = ?)", count: callbacks.count).joined(separator: " OR ")
         let rows = try await state.queryState(
             StateStatement(
                 "SELECT id, version, body FROM accounts WHERE callback_state = 'pending' AND (\(match))",
                 callbacks.flatMap { [StateValue.text($0.id), .integer($0.version)] }))
-        var bodies: [CallbackDispatcher.Callback: String] = [:]
+        var bodies: [AccountCallback: String] = [:]
         for row in rows {
             guard let id = row.text(0), let version = row.integer(1), let body = row.text(2) else { continue }
-            bodies[CallbackDispatcher.Callback(id: id, version: version)] = body
+            bodies[AccountCallback(id: id, version: version)] = body
         }
         return bodies
     }
 
     /// Statements that record settled callbacks (fired or failed for good) at `nowMs`,
     /// unless the account moved on to a newer version meanwhile.
-    static func settle(_ settled: [(CallbackDispatcher.Callback, CallbackState)], at nowMs: Int64) -> [StateStatement] {
-        settled.map { callback, callbackState in
-            StateStatement(
+    static func settle(_ settled: [CallbackFiring.Settled], at nowMs: Int64) -> [StateStatement] {
+        settled.map { settled in
+            let (callback, callbackState) = (settled.callback, settled.state)
+            return StateStatement(
                 "UPDATE accounts SET callback_state = ?, callback_fired_at_ms = ? WHERE id = ? AND version = ? AND callback_state = 'pending'",
                 [.text(callbackState.rawValue), .integer(nowMs), .text(callback.id), .integer(callback.version)])
         }

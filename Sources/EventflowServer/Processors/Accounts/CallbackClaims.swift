@@ -1,3 +1,4 @@
+import EventflowCore
 import Synchronization
 
 /// Settles, in this process, the race between firing a callback and cancelling it.
@@ -11,15 +12,15 @@ import Synchronization
 /// pending just before the dispatcher recorded it.
 final class CallbackClaims: Sendable {
     private struct State {
-        var firing: Set<CallbackDispatcher.Callback> = []
-        var cancelled: Set<CallbackDispatcher.Callback> = []
-        var settledSinceStepCommit: Set<CallbackDispatcher.Callback> = []
+        var firing: Set<AccountCallback> = []
+        var cancelled: Set<AccountCallback> = []
+        var settledSinceStepCommit: Set<AccountCallback> = []
     }
 
     private let state = Mutex(State())
 
     /// Claims `callback` for sending; false when it was cancelled.
-    func claim(_ callback: CallbackDispatcher.Callback) -> Bool {
+    func claim(_ callback: AccountCallback) -> Bool {
         state.withLock { state in
             guard !state.cancelled.contains(callback) else { return false }
             state.firing.insert(callback)
@@ -28,12 +29,12 @@ final class CallbackClaims: Sendable {
     }
 
     /// Called once a claimed callback will be retried from the table.
-    func release(_ callback: CallbackDispatcher.Callback) {
+    func release(_ callback: AccountCallback) {
         _ = state.withLock { $0.firing.remove(callback) }
     }
 
     /// Called once the outcome of a claimed callback (fired or failed) is committed.
-    func settle(_ callback: CallbackDispatcher.Callback) {
+    func settle(_ callback: AccountCallback) {
         state.withLock { state in
             state.firing.remove(callback)
             state.settledSinceStepCommit.insert(callback)
@@ -41,7 +42,7 @@ final class CallbackClaims: Sendable {
     }
 
     /// Cancels `callback`; false when it is already in flight.
-    func cancel(_ callback: CallbackDispatcher.Callback) -> Bool {
+    func cancel(_ callback: AccountCallback) -> Bool {
         state.withLock { state in
             guard !state.firing.contains(callback), !state.settledSinceStepCommit.contains(callback) else { return false }
             state.cancelled.insert(callback)
@@ -51,7 +52,7 @@ final class CallbackClaims: Sendable {
 
     /// Called after the step committed, cancelling `cancelled`: the table no longer lists
     /// those callbacks, and the step reads every row afresh from now on.
-    func stepCommitted(cancelling cancelled: some Sequence<CallbackDispatcher.Callback>) {
+    func stepCommitted(cancelling cancelled: some Sequence<AccountCallback>) {
         state.withLock { state in
             state.cancelled.subtract(cancelled)
             state.settledSinceStepCommit.removeAll()

@@ -7,14 +7,15 @@ import ServiceLifecycle
 
 /// Fires account callbacks when they are due, from the durable `accounts` table.
 ///
-/// Every 20 ms (or once the previous round is done, when that takes longer) it asks the
-/// table for pending callbacks whose time has come, POSTs each (the account as ingested,
+/// The rules live in a ``CallbackFiring`` machine; this is its executor. It reads the
+/// pending callbacks whose time has come, POSTs each (the account as ingested,
 /// `Idempotency-Key: <id>:<version>`; see ``CallbackClaims`` for the race with
-/// cancellation) and records the fired ones in one commit. A callback whose row was
-/// replaced by a newer version before it was due no longer exists: that is the
-/// cancellation. After a crash, callbacks still pending fire as soon as the server is
-/// back (late rather than never); one that fired but was not yet recorded fires again,
-/// which the idempotency key makes harmless.
+/// cancellation) and records the settled ones in one commit. It sleeps until the machine's
+/// next deadline, an answer, or news from the `accounts` step that it scheduled a callback
+/// (``scheduled(dueAtMs:)``). A callback whose row was replaced by a newer version before it
+/// was due no longer exists: that is the cancellation. After a crash, callbacks still
+/// pending fire as soon as the server is back (late rather than never); one that fired but
+/// was not yet recorded fires again, which the idempotency key makes harmless.
 final class CallbackDispatcher: Service {
     private let state: any ProcessorStateStore
     private let coordination: any ProcessCoordination
@@ -22,17 +23,15 @@ final class CallbackDispatcher: Service {
     private let metrics: AccountsMetrics
     private let logger: Logger
     private let claims: CallbackClaims
+    private let signals: AsyncStream<Signal>
+    private let post: AsyncStream<Signal>.Continuation
     /// Callback requests in flight at most.
     private let concurrency = 64
 
-    struct Callback: Hashable, Sendable {
-        var id: String
-        var version: Int64
-    }
-
     enum Signal: Sendable {
-        case completed(Callback, DeliveryOutcome)
-        case tick
+        case completed(AccountCallback, DeliveryOutcome)
+        case scheduled(dueAtMs: Int64)
+        case deadline
         case stop
     }
 
@@ -44,9 +43,18 @@ final class CallbackDispatcher: Service {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        (signals, post) = AsyncStream.makeStream(of: Signal.self)
     }
 
     private static var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Tells the dispatcher that the `accounts` step committed callbacks, the soonest due at `dueAtMs`.
+    func scheduled(dueAtMs: Int64) {
+        post.yield(.scheduled(dueAtMs: dueAtMs))
+    }
+
+    /// On a shared log, callbacks fire from the process that holds the accounts lease.
+    private var holdsLease: Bool { coordination.holdsLease(processor: AccountsStep.name, stream: AccountsStep.stream) }
 
     func run() async throws {
         while (try? await state.prepareState(AccountsStore.schema)) == nil {
@@ -56,113 +64,99 @@ final class CallbackDispatcher: Service {
         let client = PeerClient(
             timeout: configuration.timeout, connectionsPerHost: concurrency, maxRetryAfter: configuration.retry.maxRetryAfter,
             retryAfterClamped: metrics.retryAfterClamped)
-        let (signals, post) = AsyncStream.makeStream(of: Signal.self)
+        var machine = CallbackFiring(configuration: .init(concurrency: concurrency, maxRetrying: configuration.maxRetryingCallbacks, retry: configuration.retry))
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                let ticker = CoalescingTicker(every: .milliseconds(20))
-                group.addTask { await ticker.run { post.yield(.tick) } }
-                var inFlight: Set<Callback> = []
-                var retries: [Callback: (failures: Int, notBeforeMs: Int64)] = [:]
-                var settled: [(Callback, CallbackState)] = []
-                var stopping = false
-                var lastPendingCount = ContinuousClock.now - .seconds(1)
-                for await signal in signals {
+                var wake = PendingWake<Int64>()
+                var signals = signals.makeAsyncIterator()
+                var lastPendingCount: ContinuousClock.Instant?
+                var actions = machine.deadlinePassed(nowMs: Self.nowMs, holdsLease: holdsLease)
+                while true {
+                    while !actions.isEmpty {
+                        actions += await perform(actions.removeFirst(), on: &machine, group: &group, client: client)
+                    }
+                    metrics.callbacksWaitingToRetry.set(Double(machine.retrying))
+                    if machine.isFinished { break }
+                    if lastPendingCount.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
+                        lastPendingCount = ContinuousClock.now
+                        await countPending()
+                    }
+                    wake.set(machine.wakeAtMs) { wakeAtMs in
+                        let nowMs = Self.nowMs
+                        if wakeAtMs > nowMs { try? await Task.sleep(for: .milliseconds(wakeAtMs - nowMs)) }
+                        if !Task.isCancelled { self.post.yield(.deadline) }
+                    }
+                    guard let signal = await signals.next() else { break }
                     switch signal {
                     case .completed(let callback, let outcome):
-                        inFlight.remove(callback)
-                        switch outcome {
-                        case .delivered:
-                            retries[callback] = nil
-                            settled.append((callback, .fired))
-                        case .rejected, .unsendable:
-                            retries[callback] = nil
-                            settled.append((callback, .failed))
-                            logger.warning("callback failed for good", metadata: ["id": "\(callback.id)", "version": "\(callback.version)", "outcome": "\(outcome)"])
-                        case .throttled(let retryAfter), .failed(_, let retryAfter):
-                            claims.release(callback)
-                            retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: retryAfter)
-                        case .timedOut, .connectionFailed:
-                            claims.release(callback)
-                            retries[callback] = backoff(retries[callback]?.failures ?? 0, retryAfter: nil)
-                        }
-                    case .tick:
-                        ticker.taken()
-                        if !settled.isEmpty {
-                            await record(settled)
-                            settled.removeAll()
-                        }
-                        // On a shared log, callbacks fire from the process that holds the accounts lease.
-                        if !stopping, inFlight.count < concurrency, coordination.holdsLease(processor: AccountsStep.name, stream: AccountsStep.stream) {
-                            let limit = concurrency + inFlight.count + retries.count
-                            let dueNow = await due(limit: limit)
-                            if let dueNow, dueNow.count < limit {
-                                // Every due callback is in hand: a retry not among them is no
-                                // longer pending (a newer version replaced it), so it is dropped.
-                                let pending = Set(dueNow)
-                                retries = retries.filter { pending.contains($0.key) || inFlight.contains($0.key) }
-                            }
-                            var chosen: [Callback] = []
-                            for callback in dueNow ?? [] {
-                                guard inFlight.count + chosen.count < concurrency, !inFlight.contains(callback) else { continue }
-                                if let retry = retries[callback] {
-                                    if retry.notBeforeMs > Self.nowMs { continue }
-                                } else if retries.count + inFlight.count + chosen.count >= configuration.maxRetryingCallbacks {
-                                    // A fresh one could fail and grow the retry table past its bound: it waits.
-                                    continue
-                                }
-                                guard claims.claim(callback) else { continue }
-                                chosen.append(callback)
-                            }
-                            let bodies = await self.bodies(of: chosen)
-                            for callback in chosen {
-                                guard let body = bodies[callback] else {
-                                    // Replaced by a newer version since it was read: nothing to send.
-                                    claims.release(callback)
-                                    continue
-                                }
-                                inFlight.insert(callback)
-                                group.addTask { post.yield(.completed(callback, await self.send(callback, body: body, client: client))) }
-                            }
-                        }
-                        metrics.callbacksWaitingToRetry.set(Double(retries.count))
-                        if ContinuousClock.now - lastPendingCount >= .seconds(1) {
-                            lastPendingCount = ContinuousClock.now
-                            await countPending()
-                        }
+                        actions = machine.completed(callback, outcome, nowMs: Self.nowMs, random: Double.random(in: 0..<1))
+                    case .scheduled(let dueAtMs):
+                        actions = machine.scheduled(dueAtMs: dueAtMs, nowMs: Self.nowMs)
+                    case .deadline:
+                        wake.ended()
+                        actions = machine.deadlinePassed(nowMs: Self.nowMs, holdsLease: holdsLease)
                     case .stop:
-                        stopping = true
-                    }
-                    if stopping, inFlight.isEmpty {
-                        if !settled.isEmpty { await record(settled) }
-                        break
+                        actions = machine.stop(nowMs: Self.nowMs)
                     }
                 }
-                group.cancelAll()
+                wake.cancel()
             }
         } onGracefulShutdown: {
-            post.yield(.stop)
+            self.post.yield(.stop)
         }
         try await client.shutdown()
     }
 
-    private func backoff(_ failures: Int, retryAfter: Double?) -> (failures: Int, notBeforeMs: Int64) {
-        let delay = configuration.retry.delay(afterFailures: failures + 1, random: Double.random(in: 0..<1), retryAfter: retryAfter)
-        return (failures + 1, Self.nowMs + Duration.checkedSeconds(delay).milliseconds)
+    /// Performs one of the machine's actions; returns what the machine makes of its result
+    /// when it has one at once.
+    private func perform(
+        _ action: CallbackFiring.Action, on machine: inout CallbackFiring, group: inout DiscardingTaskGroup, client: PeerClient
+    ) async -> [CallbackFiring.Action] {
+        switch action {
+        case .readDue(let limit):
+            let nowMs = Self.nowMs
+            let (due, next) = await due(at: nowMs, limit: limit)
+            return machine.dueRead(due, limit: limit, nextDueMs: next, nowMs: Self.nowMs)
+        case .send(let callbacks):
+            let claimed = callbacks.filter { claims.claim($0) }
+            let bodies = await bodies(of: claimed)
+            var skipped: [CallbackFiring.Action] = []
+            for callback in callbacks {
+                guard claimed.contains(callback), let body = bodies[callback] else {
+                    // Cancelled, or replaced by a newer version since it was read: nothing to send.
+                    if claimed.contains(callback) { claims.release(callback) }
+                    skipped += machine.skipped(callback, nowMs: Self.nowMs)
+                    continue
+                }
+                group.addTask { self.post.yield(.completed(callback, await self.send(callback, body: body, client: client))) }
+            }
+            return skipped
+        case .release(let callback):
+            claims.release(callback)
+            return []
+        case .record(let settled):
+            await record(settled)
+            return []
+        case .finish:
+            return []
+        }
     }
 
-    /// Pending callbacks whose time has come, soonest first, without their bodies (only those
-    /// sent now are read, by `bodies(of:)`); nil when the table could not be read.
-    private func due(limit: Int) async -> [Callback]? {
+    /// Pending callbacks due at `nowMs`, soonest first, without their bodies (only those sent
+    /// are read, by `bodies(of:)`), and when the next pending one after `nowMs` is due; nil
+    /// callbacks when the table could not be read.
+    private func due(at nowMs: Int64, limit: Int) async -> ([AccountCallback]?, Int64?) {
         do {
-            return try await AccountsStore(state: state).dueCallbacks(at: Self.nowMs, limit: limit)
+            let store = AccountsStore(state: state)
+            return (try await store.dueCallbacks(at: nowMs, limit: limit), try await store.nextCallbackDue(after: nowMs))
         } catch {
             logger.warning("reading due callbacks failed", metadata: ["error": "\(error)"])
-            return nil
+            return (nil, nil)
         }
     }
 
     /// The bodies of the callbacks about to be sent that are still pending, by callback.
-    private func bodies(of callbacks: [Callback]) async -> [Callback: String] {
+    private func bodies(of callbacks: [AccountCallback]) async -> [AccountCallback: String] {
         do {
             return try await AccountsStore(state: state).bodies(of: callbacks)
         } catch {
@@ -172,18 +166,19 @@ final class CallbackDispatcher: Service {
     }
 
     /// Records fired and failed callbacks, unless the account moved on to a newer version meanwhile.
-    private func record(_ settled: [(Callback, CallbackState)]) async {
+    private func record(_ settled: [CallbackFiring.Settled]) async {
         let statements = AccountsStore.settle(settled, at: Self.nowMs)
         do {
             try await state.commitState(StateCommit(processor: AccountsStep.name, stream: AccountsStep.stream, cursor: nil, statements: statements))
         } catch {
             logger.warning("recording fired callbacks failed; they will fire again", metadata: ["error": "\(error)"])
-            for (callback, _) in settled { claims.release(callback) }
+            for settled in settled { claims.release(settled.callback) }
             return
         }
-        for (callback, state) in settled {
+        for settled in settled {
+            let callback = settled.callback
             claims.settle(callback)
-            if state == .fired {
+            if settled.state == .fired {
                 metrics.callbacksFired.increment()
                 configuration.observer?(.callbackFired(id: callback.id, version: callback.version))
             } else {
@@ -198,10 +193,10 @@ final class CallbackDispatcher: Service {
         metrics.callbacksPending.set(Double(pending))
     }
 
-    private func send(_ callback: Callback, body: String, client: PeerClient) async -> DeliveryOutcome {
+    private func send(_ callback: AccountCallback, body: String, client: PeerClient) async -> DeliveryOutcome {
         metrics.callbackAttempts.increment()
         return await client.postJSON(
-            configuration.callbackURL, body: ByteBuffer(string: body), headers: [("Idempotency-Key", "\(callback.id):\(callback.version)")],
+            configuration.callbackURL, body: ByteBuffer(string: body), headers: [("Idempotency-Key", callback.idempotencyKey)],
             timeout: configuration.timeout
         ).outcome
     }
