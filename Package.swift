@@ -1,7 +1,9 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-let strictConcurrency: [SwiftSetting] = [
+/// Swift 6 language mode (strict concurrency) is the tools version's default; these add
+/// explicit `any` for existentials and imports that are internal unless marked `public`.
+let upcomingFeatures: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
@@ -35,12 +37,12 @@ let package = Package(
     targets: [
         .target(
             name: "EventflowCore",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventflowMetrics",
             dependencies: [.product(name: "Prometheus", package: "swift-prometheus")],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventflowLog",
@@ -54,7 +56,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventflowServer",
@@ -74,7 +76,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventflowTarget",
@@ -86,7 +88,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "eventflow",
@@ -102,7 +104,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "AcceptanceKit",
@@ -118,7 +120,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "AcceptanceTests/AcceptanceKit",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "smoke-test",
@@ -127,7 +129,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "AcceptanceTests/smoke-test",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "performance-test",
@@ -136,7 +138,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "AcceptanceTests/performance-test",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "behaviour-test",
@@ -145,19 +147,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "AcceptanceTests/behaviour-test",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventflowFuzzTargets",
             dependencies: ["EventflowCore"],
             path: "Fuzz/CoreTargets",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "AcceptanceKitFuzzTargets",
             dependencies: ["AcceptanceKit", "EventflowCore"],
             path: "Fuzz/AcceptanceTargets",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .target(
             name: "EventflowTesting",
@@ -177,12 +179,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/EventflowTesting",
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "EventflowCoreTests",
             dependencies: ["EventflowCore", "EventflowTesting"],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "AcceptanceKitTests",
@@ -195,7 +197,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "EventflowTargetTests",
@@ -205,12 +207,12 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "EventflowFuzzTests",
             dependencies: ["EventflowFuzzTargets", "AcceptanceKitFuzzTargets"],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "EventflowLogTests",
@@ -220,7 +222,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "EventflowServerTests",
@@ -241,7 +243,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
-            swiftSettings: strictConcurrency
+            swiftSettings: upcomingFeatures
         ),
     ]
 )

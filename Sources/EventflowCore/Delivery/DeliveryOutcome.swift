@@ -28,14 +28,6 @@ public enum DeliveryOutcome: Sendable, Equatable {
         }
     }
 
-    /// Whether the event should be tried again.
-    public var isRetryable: Bool {
-        switch self {
-        case .throttled, .failed, .timedOut, .connectionFailed: true
-        case .delivered, .rejected, .unsendable: false
-        }
-    }
-
     /// The `outcome` label of `eventflow_delivery_attempts_total`.
     public var metricLabel: String {
         switch self {
