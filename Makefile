@@ -74,8 +74,9 @@ bench-tools:
 	@scripts/ensure-tool.sh wrk wrk
 	@scripts/ensure-tool.sh nginx nginx
 
-bench: bench-tools build-release ## Ingest (wrk beside nginx `return 202;`), delivery, the load generator itself, PostgreSQL beside SQLite
+bench: bench-tools build-release ## Ingest (wrk beside nginx `return 202;`), idle CPU, delivery, the load generator itself, PostgreSQL beside SQLite
 	scripts/bench-ingest.sh $(RELEASE_BIN)
+	scripts/bench-idle.sh $(RELEASE_BIN)
 	SERVE_ARGS="--target-batch 50" scripts/bench-delivery.sh $(RELEASE_BIN)
 	EVENTS=20000 TARGET_ARGS="--rate 1000 --burst 200" SERVE_ARGS="--target-rate 1000 --target-burst 200" scripts/bench-delivery.sh $(RELEASE_BIN)
 	scripts/bench-frames.sh $(RELEASE_BIN)

@@ -150,8 +150,10 @@ public enum PerformanceRun {
 
     static func figures(load: LoadResult, verdict: DeliveryVerdict, scraper: MetricsScraper, drainSeconds: Double) -> [String: Double] {
         let duration = max(load.durationSeconds, 0.001)
-        let rss = scraper.all.filter { $0.job == "eventflow" }.compactMap { $0.samples.value("process_resident_memory_bytes") }
-        return [
+        let system = scraper.all.filter { $0.job == "eventflow" }
+        let rss = system.compactMap { $0.samples.value("process_resident_memory_bytes") }
+        let cpu = CPUCost(samples: system.compactMap { scrape in scrape.samples.value("process_cpu_seconds_total").map { (scrape.timestampMs, $0) } })
+        var figures: [String: Double] = [
             "attempted": Double(verdict.attempted), "acknowledged": Double(verdict.acknowledged), "delivered": Double(verdict.delivered),
             "lost": Double(verdict.lost), "duplicated": Double(verdict.duplicated), "unexpected": Double(verdict.unexpected),
             "recovered": Double(verdict.recovered), "max_reorder_seconds": verdict.maxReorderSeconds,
@@ -169,6 +171,12 @@ public enum PerformanceRun {
             "system_peak_rss_mib": (rss.max() ?? 0) / 1_048_576,
             "failed_scrapes": Double(scraper.failedScrapes),
         ]
+        if let cpu {
+            figures["system_cpu_seconds"] = cpu.cpuSeconds
+            figures["system_cpu_cores"] = cpu.cores
+            figures["cpu_us_per_event"] = cpu.microsecondsPerEvent(load.acknowledgedEvents)
+        }
+        return figures
     }
 
     static func writeResults(
@@ -230,7 +238,7 @@ public enum PerformanceRun {
                 .init(name: "eventflow", color: "#1a7f37", points: system.compactMap { scrape in scrape.samples.value("process_resident_memory_bytes").map { (elapsed(scrape), $0 / 1_048_576) } }),
             ]),
         ]
-        let shown = ["attempted", "acknowledged", "delivered", "lost", "duplicated", "unexpected", "recovered", "max_reorder_seconds", "ingest_p50_ms", "ingest_p99_ms", "ingest_p999_ms", "offered_events_per_second", "achieved_events_per_second", "achieved_rate_ratio", "drain_seconds", "generator_lag_p99_ms", "late_sends", "target_throttled", "system_peak_rss_mib"]
+        let shown = ["attempted", "acknowledged", "delivered", "lost", "duplicated", "unexpected", "recovered", "max_reorder_seconds", "ingest_p50_ms", "ingest_p99_ms", "ingest_p999_ms", "offered_events_per_second", "achieved_events_per_second", "achieved_rate_ratio", "drain_seconds", "generator_lag_p99_ms", "late_sends", "target_throttled", "cpu_us_per_event", "system_cpu_cores", "system_peak_rss_mib"]
         return HTMLReport(
             title: "Eventflow performance: \(options.profile.name)",
             passed: passed,

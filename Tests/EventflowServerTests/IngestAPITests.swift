@@ -63,6 +63,10 @@ import Testing
             #expect(ndjson.json["accepted"] as? Int == 2)
             let untyped = try await client.ingest("frames", #"{"uid":"c","ts":3}"#, contentType: nil)
             #expect(untyped.status == .accepted)
+            // Media types are case-insensitive and may carry parameters and spaces.
+            let spelled = try await client.ingest("frames", "{\"uid\":\"d\",\"ts\":4}\n", contentType: " Application/X-NDJSON ; charset=utf-8")
+            #expect(spelled.json["accepted"] as? Int == 1)
+            #expect(try await client.ingest("frames", #"{"uid":"e","ts":5}"#, contentType: "application/vnd.acme+json").status == .accepted)
             let read = try await client.execute(uri: "/v1/streams/events/events?from=1&limit=5", method: .get)
             let events = read.json["events"] as? [[String: Any]] ?? []
             #expect(events.map { $0["id"] as? String } == ["e2", "e3"])

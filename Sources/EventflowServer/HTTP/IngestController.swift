@@ -162,7 +162,10 @@ enum IngestContentType {
     /// The announced format; JSON when no Content-Type is given, nil when it is unsupported.
     static func format(of contentType: String?) -> IngestFormat? {
         guard let contentType else { return .json }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        // Byte by byte, without Foundation: this runs for every request.
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let type = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: isSpace)
+        let mediaType = String(decoding: type.reversed().drop(while: isSpace).reversed().map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         if json.contains(mediaType) || mediaType.hasSuffix("+json") { return .json }
         if ndjson.contains(mediaType) { return .ndjson }
         return nil
