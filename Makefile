@@ -7,7 +7,7 @@ RELEASE_BIN := .build/release/eventflow
 PORT ?= 8080
 DATA_DIR ?= ./data
 
-.PHONY: help build build-release run test test-tools postgres postgres-stop acceptance profiles fuzz smoke behaviour perf report-screenshot bench bench-tools clean
+.PHONY: help build build-release run test test-tools postgres postgres-stop acceptance profiles fuzz smoke behaviour perf report-screenshot bench bench-check bench-thresholds bench-tools clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,12 @@ report-screenshot: ## Render the newest report.html with headless Chromium into 
 	  [ -n "$$report" ] || { echo "no results/*/report.html yet: run make perf first" >&2; exit 2; }; \
 	  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1500 \
 	    --screenshot="$$(dirname $$report)/report.png" "file://$$PWD/$$report" && echo "$$(dirname $$report)/report.png"
+
+bench-check: ## Micro-benchmarks of the hot paths; fails when one allocates more per operation than Thresholds/ records
+	scripts/bench-check.sh
+
+bench-thresholds: ## Record the micro-benchmarks' allocations per operation in Thresholds/ (commit the change)
+	scripts/bench-check.sh update
 
 bench-tools:
 	@scripts/ensure-tool.sh wrk wrk

@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .target(
@@ -244,6 +245,18 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: upcomingFeatures
+        ),
+        // Micro-benchmarks of the hot paths; allocations per operation are checked against
+        // Thresholds/ by `make bench-check` (swift package benchmark thresholds check).
+        .executableTarget(
+            name: "EventflowBenchmarks",
+            dependencies: [
+                "EventflowCore",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/EventflowBenchmarks",
+            swiftSettings: upcomingFeatures,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]
 )

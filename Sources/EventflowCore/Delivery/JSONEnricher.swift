@@ -22,6 +22,7 @@ public struct JSONEnricher: Sendable {
             return
         }
         var members: [JSONMember] = []
+        members.reserveCapacity(16)
         var scanner = JSONScanner(object)
         let range = (try? scanner.scanObject(into: &members)) ?? 0..<object.count
         output.append(UInt8(ascii: "{"))
