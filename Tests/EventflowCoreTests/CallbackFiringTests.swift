@@ -45,7 +45,18 @@ import Testing
         _ = machine.dueRead([], limit: 2, nextDueMs: 900, nowMs: 0)
         #expect(machine.scheduled(dueAtMs: 400, nowMs: 10).isEmpty)
         #expect(machine.wakeAtMs == 400)
-        #expect(readLimits(machine.scheduled(dueAtMs: 5, nowMs: 10)) == [2])
+        #expect(readLimits(machine.scheduled(dueAtMs: 5, nowMs: 30)) == [2])
+    }
+
+    /// Callbacks due close together are fired a little late in one look, not one look
+    /// each: the machine looks at most every minLookIntervalMs.
+    @Test func looksAtMostEveryMinimumInterval() {
+        var machine = machine()
+        _ = machine.deadlinePassed(nowMs: 0, holdsLease: true)
+        _ = machine.dueRead([], limit: 2, nextDueMs: 3, nowMs: 0)
+        #expect(machine.wakeAtMs == 20)
+        #expect(machine.scheduled(dueAtMs: 5, nowMs: 10).isEmpty)
+        #expect(readLimits(machine.deadlinePassed(nowMs: 20, holdsLease: true)) == [2])
     }
 
     /// Settled callbacks wait a moment to be recorded together, in one commit.
@@ -66,7 +77,7 @@ import Testing
         var machine = machine(concurrency: 1)
         _ = machine.deadlinePassed(nowMs: 0, holdsLease: true)
         _ = machine.dueRead([callback("a")], limit: 1, nextDueMs: nil, nowMs: 0)
-        #expect(machine.completed(callback("a"), .delivered, nowMs: 5, random: 0) == [.record([.init(callback("a"), .fired)]), .readDue(limit: 1)])
+        #expect(machine.completed(callback("a"), .delivered, nowMs: 25, random: 0) == [.record([.init(callback("a"), .fired)]), .readDue(limit: 1)])
     }
 
     /// A failed callback gives up its claim and is tried again after its backoff, not before.

@@ -24,14 +24,23 @@ public struct CallbackFiring: Sendable {
         public var recordDelayMs: Int64
         /// The longest the machine goes without looking at the table, in ms.
         public var lookEveryMs: Int64
+        /// The shortest time between two looks, in ms: callbacks due close together (at
+        /// peak, hundreds a second) are fired a little late in one look, not one look each.
+        public var minLookIntervalMs: Int64
 
-        public init(concurrency: Int = 64, maxRetrying: Int = 10_000, retry: RetrySchedule = RetrySchedule(), recordDelayMs: Int64 = 20, lookEveryMs: Int64 = 1_000) {
-            precondition(concurrency >= 1 && maxRetrying >= 1 && recordDelayMs >= 0 && lookEveryMs >= 1, "invalid callback firing configuration")
+        public init(
+            concurrency: Int = 64, maxRetrying: Int = 10_000, retry: RetrySchedule = RetrySchedule(), recordDelayMs: Int64 = 20, lookEveryMs: Int64 = 1_000,
+            minLookIntervalMs: Int64 = 20
+        ) {
+            precondition(
+                concurrency >= 1 && maxRetrying >= 1 && recordDelayMs >= 0 && lookEveryMs >= 1 && (0...lookEveryMs).contains(minLookIntervalMs),
+                "invalid callback firing configuration")
             self.concurrency = concurrency
             self.maxRetrying = maxRetrying
             self.retry = retry
             self.recordDelayMs = recordDelayMs
             self.lookEveryMs = lookEveryMs
+            self.minLookIntervalMs = minLookIntervalMs
         }
     }
 
@@ -77,8 +86,10 @@ public struct CallbackFiring: Sendable {
     private var retries: [AccountCallback: Retry] = [:]
     private var settled: [Settled] = []
     private var recordAtMs: Int64?
-    /// When to look at the table next.
+    /// When to look at the table next (not before ``lookAllowedMs``).
     private var nextLookMs: Int64 = .min
+    /// The last look plus ``Configuration/minLookIntervalMs``.
+    private var lookAllowedMs: Int64 = .min
     /// The last look found due callbacks it could not send for lack of room: an answer that frees some looks again.
     private var leftBehind = false
     private var reading = false
@@ -97,7 +108,7 @@ public struct CallbackFiring: Sendable {
     public var wakeAtMs: Int64? {
         guard !isFinished else { return nil }
         var deadlines = [recordAtMs]
-        if !stopping, !reading, inFlight.count < configuration.concurrency { deadlines.append(nextLookMs) }
+        if !stopping, !reading, inFlight.count < configuration.concurrency { deadlines.append(max(nextLookMs, lookAllowedMs)) }
         return deadlines.compactMap { $0 }.min()
     }
 
@@ -206,7 +217,7 @@ public struct CallbackFiring: Sendable {
     private mutating func decide(nowMs: Int64) -> [Action] {
         guard !isFinished else { return [] }
         var actions: [Action] = []
-        var look = !stopping && !reading && inFlight.count < configuration.concurrency && nextLookMs <= nowMs
+        var look = !stopping && !reading && inFlight.count < configuration.concurrency && max(nextLookMs, lookAllowedMs) <= nowMs
         if look, !holdsLease {
             // Standing by: look again (and check the lease) later.
             nextLookMs = nowMs + configuration.lookEveryMs
@@ -220,6 +231,7 @@ public struct CallbackFiring: Sendable {
         }
         if look {
             reading = true
+            lookAllowedMs = nowMs + configuration.minLookIntervalMs
             actions.append(.readDue(limit: configuration.concurrency + inFlight.count + retries.count))
         }
         if stopping, inFlight.isEmpty, !reading {
