@@ -93,44 +93,46 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
         -> [StoredEvent]
     {
         guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
-        // The head comes from the same snapshot as the rows: everything below it is committed and visible.
-        // A partition's next `limit` events lie below offset + limit × count (offsets are dense); saying
-        // so keeps the planner from scanning the whole backlog before it filters.
-        let inPartition = partition == nil ? "" : " AND event_offset < $1 + $3 * $4 AND event_offset % $4 = $5"
-        let bounded =
-            "FROM \(PostgresSchema.table(stream)) WHERE event_offset >= $1 AND event_offset < (SELECT head FROM eventflow_heads WHERE stream = $2)\(inPartition) ORDER BY event_offset LIMIT $3"
-        var binds = PostgresBindings(capacity: 5)
-        binds.append(offset)
-        binds.append(stream)
-        binds.append(Int64(limit))
-        if let partition {
-            binds.append(Int64(partition.count))
-            binds.append(Int64(partition.index))
-        }
-        var events: [StoredEvent] = []
-        events.reserveCapacity(min(limit, 10_000))
-        if bodies {
-            // The bytes of the bodies before each row (octet_length reads a stored value's size without
-            // detoasting it); rows whose predecessors already fill maxBytes stay in the database.
-            binds.append(Int64(maxBytes))
-            let columns = "event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body"
-            let sql =
-                "SELECT \(columns) FROM (SELECT \(columns), sum(octet_length(body)) OVER (ORDER BY event_offset) - octet_length(body) AS before "
-                + bounded + ") AS page WHERE before = 0 OR before + octet_length(body) <= $\(binds.count) ORDER BY event_offset"
-            let rows = try await client.rowsIfOpen(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-            for row in rows {
-                let (offset, acceptedAt, id, key, time, body) = try row.decode((Int64, Int64, String?, String?, Int64?, ByteBuffer).self)
-                events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: body))
-            }
-        } else {
+        // Every row a snapshot sees lies below the head of that snapshot (a row and its head
+        // commit together), so a read needs no bound but its partition's reach: a
+        // partition's next `limit` events lie below offset + limit × count (offsets are dense).
+        let end = partition.map { offset + Int64(limit) * Int64($0.count) } ?? .max
+        var read = RecordBatchRead(stream: stream, from: offset, end: end, limit: limit, maxBytes: maxBytes, bodies: bodies, partition: partition)
+        // The rows' headers first, in growing pages (a reader at the head needs one or two
+        // rows), until the read is complete; then the bodies of the rows it took events from.
+        var next = offset
+        var page: Int64 = 8
+        while !read.isComplete {
             let rows = try await client.rowsIfOpen(
-                PostgresQuery(unsafeSQL: "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms " + bounded, binds: binds), logger: logger)
+                PostgresQuery(
+                    unsafeSQL: "SELECT last_offset, first_offset, accepted_at_ms, headers FROM \(PostgresSchema.table(stream)) WHERE last_offset >= $1 ORDER BY last_offset LIMIT $2",
+                    binds: Self.bindings(next, page)),
+                logger: logger)
             for row in rows {
-                let (offset, acceptedAt, id, key, time) = try row.decode((Int64, Int64, String?, String?, Int64?).self)
-                events.append(StoredEvent(stream: stream, offset: offset, acceptedAtMs: acceptedAt, id: id, key: key, eventTimeMs: time, body: ByteBuffer()))
+                let (lastOffset, firstOffset, acceptedAt, headers) = try row.decode((Int64, Int64, Int64, ByteBuffer).self)
+                try read.add(lastOffset: lastOffset, firstOffset: firstOffset, acceptedAtMs: acceptedAt, headers: headers)
+                next = lastOffset + 1
             }
+            guard rows.count == page else { break }
+            page = min(page * 4, Int64(RecordBatch.maxEvents))
         }
-        if let last = events.last { observeHead(stream, last.offset + 1) }
+        var events: [StoredEvent]
+        if bodies, let first = read.picks.first?.lastOffset, let last = read.picks.last?.lastOffset {
+            var rowBodies: [Int64: ByteBuffer] = [:]
+            let rows = try await client.rowsIfOpen(
+                PostgresQuery(
+                    unsafeSQL: "SELECT last_offset, bodies FROM \(PostgresSchema.table(stream)) WHERE last_offset >= $1 AND last_offset <= $2",
+                    binds: Self.bindings(first, last)),
+                logger: logger)
+            for row in rows {
+                let (lastOffset, body) = try row.decode((Int64, ByteBuffer).self)
+                rowBodies[lastOffset] = body
+            }
+            events = try read.result(bodies: rowBodies)
+        } else {
+            events = try read.result()
+        }
+        if let last = read.picks.last?.lastOffset { observeHead(stream, last + 1) }
         return events
     }
 
@@ -170,7 +172,9 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
             var age = 0.0
             if events > 0 {
                 let oldest = try await client.rowsIfOpen(
-                    PostgresQuery(unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE event_offset = $1", binds: Self.bindings(oldestOffset)),
+                    PostgresQuery(
+                        unsafeSQL: "SELECT accepted_at_ms FROM \(PostgresSchema.table(position.stream)) WHERE last_offset >= $1 ORDER BY last_offset LIMIT 1",
+                        binds: Self.bindings(oldestOffset)),
                     logger: logger)
                 if let acceptedAt = try oldest.first?.decode(Int64.self) { age = max(0, Double(now - acceptedAt) / 1000) }
             }
@@ -398,9 +402,9 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
         }
     }
 
-    private static func bindings(_ value: Int64) -> PostgresBindings {
-        var binds = PostgresBindings(capacity: 1)
-        binds.append(value)
+    private static func bindings(_ values: Int64...) -> PostgresBindings {
+        var binds = PostgresBindings(capacity: values.count)
+        for value in values { binds.append(value) }
         return binds
     }
 }

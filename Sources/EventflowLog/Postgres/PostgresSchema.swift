@@ -6,7 +6,8 @@ import PostgresNIO
 /// The PostgreSQL tables of the log, their versioned migrations, and the statements that
 /// touch them.
 ///
-/// One table per stream (offset as primary key) and one row per stream holding its head:
+/// One table per stream of ``RecordBatch`` rows (the last offset of each as primary key)
+/// and one row per stream holding its head:
 /// an append takes that row's lock to allocate offsets, so offsets are dense and become
 /// visible in commit order even with several collectors writing.
 enum PostgresSchema {
@@ -55,7 +56,10 @@ enum PostgresSchema {
     ]
 
     /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.
-    static func table(_ stream: String) -> String { "stream_\(stream)" }
+    static func table(_ stream: String) -> String { "log_\(stream)" }
+
+    /// The table of a stream in logs written before record batches: one row per event.
+    static func legacyTable(_ stream: String) -> String { "stream_\(stream)" }
 
     /// The database's clock in unix milliseconds: leases expire by one clock for every process.
     static let nowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
@@ -82,13 +86,46 @@ enum PostgresSchema {
             for stream in streams {
                 try await connection.queryIfOpen(
                     PostgresQuery(unsafeSQL: """
-                        CREATE TABLE IF NOT EXISTS \(table(stream)) (event_offset BIGINT PRIMARY KEY, accepted_at_ms BIGINT NOT NULL, \
-                        event_id TEXT, event_key TEXT, event_time_ms BIGINT, body BYTEA NOT NULL)
+                        CREATE TABLE IF NOT EXISTS \(table(stream)) (last_offset BIGINT PRIMARY KEY, first_offset BIGINT NOT NULL, \
+                        accepted_at_ms BIGINT NOT NULL, headers BYTEA NOT NULL, bodies BYTEA NOT NULL)
                         """),
                     logger: logger)
+                try await migrateLegacyTable(connection, stream: stream, logger: logger)
                 try await connection.queryIfOpen("INSERT INTO eventflow_heads (stream, head) VALUES (\(stream), 0) ON CONFLICT (stream) DO NOTHING", logger: logger)
             }
         }
+    }
+
+    /// Moves the events of a log written before record batches (one row per event) into
+    /// ``RecordBatch`` rows and drops the old table, inside the schema transaction: runs of
+    /// events committed together, cut at ``RecordBatch/maxEvents`` offsets and about
+    /// ``RecordBatch/maxBodyBytes`` of bodies, each become a row whose headers are built
+    /// byte for byte as ``RecordBatch/encode(_:)`` builds them.
+    static func migrateLegacyTable(_ connection: PostgresConnection, stream: String, logger: Logger) async throws {
+        let legacy = legacyTable(stream)
+        let exists = try await connection.queryIfOpen("SELECT to_regclass(\(legacy)) IS NOT NULL", logger: logger).collect().first?.decode(Bool.self) ?? false
+        guard exists else { return }
+        let header = """
+            set_byte('\\x00'::bytea, 0, (CASE WHEN event_id IS NULL THEN 0 ELSE 1 END) | (CASE WHEN event_key IS NULL THEN 0 ELSE 2 END) \
+            | (CASE WHEN event_time_ms IS NULL THEN 0 ELSE 4 END)) \
+            || COALESCE(int4send(octet_length(convert_to(event_id, 'UTF8'))) || convert_to(event_id, 'UTF8'), ''::bytea) \
+            || COALESCE(int4send(octet_length(convert_to(event_key, 'UTF8'))) || convert_to(event_key, 'UTF8'), ''::bytea) \
+            || COALESCE(int8send(event_time_ms), ''::bytea) || int4send(octet_length(body))
+            """
+        let rows = try await connection.queryIfOpen(
+            PostgresQuery(unsafeSQL: """
+                WITH blocks AS (SELECT *, event_offset / \(RecordBatch.maxEvents) AS block, \
+                sum(octet_length(body)) OVER (ORDER BY event_offset) / \(RecordBatch.maxBodyBytes) AS byte_block FROM \(legacy)), \
+                runs AS (SELECT *, event_offset - row_number() OVER (PARTITION BY block, byte_block, accepted_at_ms ORDER BY event_offset) AS run FROM blocks), \
+                moved AS (INSERT INTO \(table(stream)) (last_offset, first_offset, accepted_at_ms, headers, bodies) \
+                SELECT max(event_offset), min(event_offset), accepted_at_ms, string_agg(\(header), ''::bytea ORDER BY event_offset), \
+                string_agg(body, ''::bytea ORDER BY event_offset) FROM runs GROUP BY block, byte_block, accepted_at_ms, run RETURNING last_offset - first_offset + 1 AS events) \
+                SELECT COALESCE(sum(events), 0)::bigint FROM moved
+                """),
+            logger: logger)
+        let moved = try await rows.collect().first?.decode(Int64.self) ?? 0
+        try await connection.queryIfOpen(PostgresQuery(unsafeSQL: "DROP TABLE \(legacy)"), logger: logger)
+        logger.info("the stream's events are in record batches", metadata: ["stream": "\(stream)", "events": "\(moved)"])
     }
 
     /// Runs `body` in a transaction that holds the schema lock. Processes starting at once
@@ -128,42 +165,40 @@ enum PostgresSchema {
         throw EventLogError.unknownStream(stream)
     }
 
-    /// Inserts the rows of one stream from `first` on, as arrays in one statement.
+    /// Appends `records` to `stream` from offset `first` on, as ``RecordBatch`` rows in one statement.
     static func insert(_ connection: PostgresConnection, stream: String, first: Int64, records: [LogRecord], acceptedAtMs: Int64, logger: Logger) async throws {
-        var ids: [String] = []
-        var keys: [String] = []
-        var times: [Int64] = []
-        var nulls: [Int32] = []
+        let rows = RecordBatch.rows(records)
+        var lastOffsets: [Int64] = []
+        var firstOffsets: [Int64] = []
+        var headers: [ByteBuffer] = []
         var bodies: [ByteBuffer] = []
-        ids.reserveCapacity(records.count)
-        keys.reserveCapacity(records.count)
-        times.reserveCapacity(records.count)
-        nulls.reserveCapacity(records.count)
-        bodies.reserveCapacity(records.count)
-        for record in records {
-            ids.append(record.id ?? "")
-            keys.append(record.key ?? "")
-            times.append(record.eventTimeMs ?? 0)
-            nulls.append((record.id == nil ? 1 : 0) | (record.key == nil ? 2 : 0) | (record.eventTimeMs == nil ? 4 : 0))
-            bodies.append(record.body)
+        lastOffsets.reserveCapacity(rows.count)
+        firstOffsets.reserveCapacity(rows.count)
+        headers.reserveCapacity(rows.count)
+        bodies.reserveCapacity(rows.count)
+        for range in rows {
+            let row = RecordBatch.encode(records[range])
+            lastOffsets.append(first + Int64(range.upperBound) - 1)
+            firstOffsets.append(first + Int64(range.lowerBound))
+            headers.append(row.headers)
+            bodies.append(row.bodies)
         }
-        var binds = PostgresBindings(capacity: 7)
-        binds.append(first)
-        binds.append(acceptedAtMs)
-        binds.append(ids)
-        binds.append(keys)
-        binds.append(times)
-        binds.append(nulls)
-        binds.append(bodies)
         try await connection.queryIfOpen(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO \(table(stream)) (event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body) \
-                    SELECT $1 + u.ord - 1, $2, CASE WHEN u.nulls & 1 = 0 THEN u.id END, CASE WHEN u.nulls & 2 = 0 THEN u.key END, \
-                    CASE WHEN u.nulls & 4 = 0 THEN u.t END, u.body \
-                    FROM unnest($3::text[], $4::text[], $5::bigint[], $6::integer[], $7::bytea[]) WITH ORDINALITY AS u(id, key, t, nulls, body, ord)
+                    INSERT INTO \(table(stream)) (last_offset, first_offset, accepted_at_ms, headers, bodies) \
+                    SELECT u.last_offset, u.first_offset, $3, u.headers, u.bodies \
+                    FROM unnest($1::bigint[], $2::bigint[], $4::bytea[], $5::bytea[]) AS u(last_offset, first_offset, headers, bodies)
                     """,
-                binds: binds),
+                binds: {
+                    var binds = PostgresBindings(capacity: 5)
+                    binds.append(lastOffsets)
+                    binds.append(firstOffsets)
+                    binds.append(acceptedAtMs)
+                    binds.append(headers)
+                    binds.append(bodies)
+                    return binds
+                }()),
             logger: logger)
     }
 

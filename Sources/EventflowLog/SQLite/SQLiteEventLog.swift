@@ -107,6 +107,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
             let checkpointer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: eventLoop)
             var heads: [String: Int64] = [:]
             for stream in configuration.streams {
+                try await SQLiteSchema.migrateLegacyTable(writer, stream: stream, logger: logger)
                 heads[stream] = try await SQLiteSchema.headOffset(writer, stream: stream)
             }
             let cursors = try await SQLiteSchema.cursors(writer)
@@ -142,31 +143,34 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
         // offset a reader sees within what `headOffset` and cursor commits accept.
         let head = headOffset(stream: stream)
         // A partition's next `limit` events lie below offset + limit × count (offsets are dense).
-        var end = partition.map { min(head, offset + Int64(limit) * Int64($0.count)) } ?? head
-        let inPartition = partition == nil ? "" : " AND event_offset % ? = ?"
-        func bindings() -> [SQLiteData] {
-            var bindings: [SQLiteData] = [.integer(SQLiteInt64(offset)), .integer(SQLiteInt64(end))]
-            if let partition { bindings += [.integer(SQLiteInt64(partition.count)), .integer(SQLiteInt64(partition.index))] }
-            return bindings + [.integer(SQLiteInt64(limit))]
+        let end = partition.map { min(head, offset + Int64(limit) * Int64($0.count)) } ?? head
+        var read = RecordBatchRead(stream: stream, from: offset, end: end, limit: limit, maxBytes: maxBytes, bodies: bodies, partition: partition)
+        // The rows' headers first, in growing pages (a reader at the head needs one or two
+        // rows), until the read is complete; then the bodies of the rows it took events from.
+        var next = offset
+        var page = 8
+        while !read.isComplete {
+            let rows = try await reader.query(
+                "SELECT last_offset, first_offset, accepted_at_ms, headers FROM \(SQLiteSchema.table(stream)) WHERE last_offset >= ? ORDER BY last_offset LIMIT ?",
+                [.integer(SQLiteInt64(next)), .integer(SQLiteInt64(page))])
+            for row in rows {
+                try read.add(
+                    lastOffset: Int64(row.column("last_offset")?.integer ?? 0), firstOffset: Int64(row.column("first_offset")?.integer ?? 0),
+                    acceptedAtMs: Int64(row.column("accepted_at_ms")?.integer ?? 0), headers: row.column("headers")?.blob ?? ByteBuffer())
+            }
+            guard rows.count == page, let last = rows.last?.column("last_offset")?.integer else { break }
+            next = Int64(last) + 1
+            page = min(page * 4, RecordBatch.maxEvents)
         }
-        let range = "FROM \(SQLiteSchema.table(stream)) WHERE event_offset >= ? AND event_offset < ?\(inPartition) ORDER BY event_offset LIMIT ?"
-        if bodies, maxBytes < .max {
-            // The bodies' sizes first (length() reads a row's header, not its body), to end the read where the bytes run out.
-            let sizes = try await reader.query("SELECT event_offset, length(body) AS size " + range, bindings())
-            if let last = SQLiteSchema.lastOffset(within: maxBytes, sizes: sizes) { end = min(end, last + 1) }
+        guard bodies, let first = read.picks.first?.lastOffset, let last = read.picks.last?.lastOffset else { return try read.result() }
+        var rowBodies: [Int64: ByteBuffer] = [:]
+        for row in try await reader.query(
+            "SELECT last_offset, bodies FROM \(SQLiteSchema.table(stream)) WHERE last_offset >= ? AND last_offset <= ?",
+            [.integer(SQLiteInt64(first)), .integer(SQLiteInt64(last))])
+        {
+            rowBodies[Int64(row.column("last_offset")?.integer ?? 0)] = row.column("bodies")?.blob
         }
-        let rows = try await reader.query(
-            "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms\(bodies ? ", body" : "") " + range, bindings())
-        return rows.map { row in
-            StoredEvent(
-                stream: stream,
-                offset: Int64(row.column("event_offset")?.integer ?? 0),
-                acceptedAtMs: Int64(row.column("accepted_at_ms")?.integer ?? 0),
-                id: row.column("event_id")?.string,
-                key: row.column("event_key")?.string,
-                eventTimeMs: row.column("event_time_ms")?.integer.map(Int64.init),
-                body: row.column("body")?.blob ?? ByteBuffer())
-        }
+        return try read.result(bodies: rowBodies)
     }
 
     public func cursor(processor: String, stream: String) async throws -> Int64 {
@@ -197,7 +201,8 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
             var age = 0.0
             if events > 0 {
                 let rows = try await reader.query(
-                    "SELECT accepted_at_ms FROM \(SQLiteSchema.table(key.stream)) WHERE event_offset = ?", [.integer(SQLiteInt64(oldest))])
+                    "SELECT accepted_at_ms FROM \(SQLiteSchema.table(key.stream)) WHERE last_offset >= ? ORDER BY last_offset LIMIT 1",
+                    [.integer(SQLiteInt64(oldest))])
                 if let acceptedAt = rows.first?.column("accepted_at_ms")?.integer {
                     age = max(0, Double(now - Int64(acceptedAt)) / 1000)
                 }
@@ -321,8 +326,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
             }
             for (stream, streamRecords) in records where !streamRecords.isEmpty {
                 let first = heads[stream, default: 0]
-                let rows = streamRecords.enumerated().map { (offset: first + Int64($0.offset), record: $0.element) }
-                try await SQLiteSchema.insert(writer, stream: stream, rows: rows, acceptedAtMs: plan.acceptedAtMs)
+                try await SQLiteSchema.insert(writer, stream: stream, first: first, records: streamRecords, acceptedAtMs: plan.acceptedAtMs)
                 committed.firstOffsets[stream] = first
                 heads[stream] = first + Int64(streamRecords.count)
             }

@@ -1,23 +1,27 @@
+import Logging
 import NIOCore
 import SQLiteNIO
 
 /// The SQLite tables of the log and the statements that touch them.
 ///
-/// One table per stream, with the offset as rowid so appends go to the end of the
-/// B-tree; one table of processor cursors.
+/// One table per stream of ``RecordBatch`` rows, with each row's last offset as rowid so
+/// appends go to the end of the B-tree and a read finds its first row by offset; one table
+/// of processor cursors.
 enum SQLiteSchema {
-    /// Rows per INSERT statement: 6 parameters each, well under SQLite's 32,766 limit,
-    /// and few statements (each one a thread hop and a prepare) per commit.
-    static let rowsPerInsert = 500
-    static let columns = "event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body"
+    /// Rows per INSERT statement: 5 parameters each, well under SQLite's 32,766 limit.
+    static let rowsPerInsert = 200
+    static let columns = "last_offset, first_offset, accepted_at_ms, headers, bodies"
 
     /// The table of a stream. Stream names are validated (`a-z0-9_`), so they are safe here.
-    static func table(_ stream: String) -> String { "stream_\(stream)" }
+    static func table(_ stream: String) -> String { "log_\(stream)" }
+
+    /// The table of a stream in logs written before record batches: one row per event.
+    static func legacyTable(_ stream: String) -> String { "stream_\(stream)" }
 
     /// Sets the connection up as the log's writer and creates the tables; returns the database's page size.
     static func prepareWriter(_ connection: SQLiteConnection, streams: [String], maxDatabaseBytes: Int?) async throws -> Int {
-        // Only takes effect when the database is created. Frames of ~2 KB fill a 4 KiB page
-        // each (two do not fit); a 16 KiB page holds seven.
+        // Only takes effect when the database is created. A record batch row is tens of KiB
+        // at peak: a 16 KiB page needs a quarter of the overflow pages a 4 KiB page would.
         try await connection.execute("PRAGMA page_size = 16384")
         try await connection.execute("PRAGMA journal_mode = WAL")
         try await connection.execute("PRAGMA synchronous = FULL")
@@ -42,14 +46,63 @@ enum SQLiteSchema {
         )
         for stream in streams {
             try await connection.execute(
-                "CREATE TABLE IF NOT EXISTS \(table(stream)) (event_offset INTEGER PRIMARY KEY, accepted_at_ms INTEGER NOT NULL, event_id TEXT, event_key TEXT, event_time_ms INTEGER, body BLOB NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS \(table(stream)) (last_offset INTEGER PRIMARY KEY, first_offset INTEGER NOT NULL, accepted_at_ms INTEGER NOT NULL, headers BLOB NOT NULL, bodies BLOB NOT NULL)"
             )
         }
         return pageSize
     }
 
+    /// Moves the events of a log written before record batches (one row per event) into
+    /// ``RecordBatch`` rows, then drops the old table. Each chunk moves in a transaction of
+    /// its own, so a crash midway leaves every event in one of the two tables, and the next
+    /// start carries on.
+    static func migrateLegacyTable(_ connection: SQLiteConnection, stream: String, logger: Logger) async throws {
+        let legacy = legacyTable(stream)
+        guard try await !connection.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [.text(legacy)]).isEmpty else { return }
+        logger.info("moving the stream's events into record batches", metadata: ["stream": "\(stream)"])
+        var moved = 0
+        while true {
+            try await connection.execute("BEGIN IMMEDIATE")
+            do {
+                let sizes = try await connection.query(
+                    "SELECT event_offset, length(body) AS size FROM \(legacy) ORDER BY event_offset LIMIT ?", [.integer(RecordBatch.maxEvents)])
+                guard let last = lastOffset(within: RecordBatch.maxBodyBytes, sizes: sizes) else {
+                    try await connection.execute("DROP TABLE \(legacy)")
+                    try await connection.execute("COMMIT")
+                    break
+                }
+                let rows = try await connection.query(
+                    "SELECT event_offset, accepted_at_ms, event_id, event_key, event_time_ms, body FROM \(legacy) WHERE event_offset <= ? ORDER BY event_offset",
+                    [.integer(SQLiteInt64(last))])
+                // Runs of events committed together keep their commit time.
+                var run: (first: Int64, acceptedAtMs: Int64, records: [LogRecord])?
+                for row in rows {
+                    let offset = Int64(row.column("event_offset")?.integer ?? 0)
+                    let acceptedAtMs = Int64(row.column("accepted_at_ms")?.integer ?? 0)
+                    let record = LogRecord(
+                        id: row.column("event_id")?.string, key: row.column("event_key")?.string,
+                        eventTimeMs: row.column("event_time_ms")?.integer.map(Int64.init), body: row.column("body")?.blob ?? ByteBuffer())
+                    if let current = run, current.acceptedAtMs == acceptedAtMs, current.first + Int64(current.records.count) == offset {
+                        run?.records.append(record)
+                        continue
+                    }
+                    if let current = run { try await insert(connection, stream: stream, first: current.first, records: current.records, acceptedAtMs: current.acceptedAtMs) }
+                    run = (offset, acceptedAtMs, [record])
+                }
+                if let current = run { try await insert(connection, stream: stream, first: current.first, records: current.records, acceptedAtMs: current.acceptedAtMs) }
+                try await connection.execute("DELETE FROM \(legacy) WHERE event_offset <= ?", [.integer(SQLiteInt64(last))])
+                try await connection.execute("COMMIT")
+                moved += rows.count
+            } catch {
+                try? await connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+        logger.info("the stream's events are in record batches", metadata: ["stream": "\(stream)", "events": "\(moved)"])
+    }
+
     static func headOffset(_ connection: SQLiteConnection, stream: String) async throws -> Int64 {
-        let rows = try await connection.query("SELECT MAX(event_offset) AS last FROM \(table(stream))", [])
+        let rows = try await connection.query("SELECT MAX(last_offset) AS last FROM \(table(stream))", [])
         guard let last = rows.first?.column("last")?.integer else { return 0 }
         return Int64(last) + 1
     }
@@ -65,19 +118,21 @@ enum SQLiteSchema {
         return cursors
     }
 
-    static func insert(_ connection: SQLiteConnection, stream: String, rows: [(offset: Int64, record: LogRecord)], acceptedAtMs: Int64) async throws {
+    /// Appends `records` to `stream` from offset `first` on, as ``RecordBatch`` rows.
+    static func insert(_ connection: SQLiteConnection, stream: String, first: Int64, records: [LogRecord], acceptedAtMs: Int64) async throws {
+        let rows = RecordBatch.rows(records)
         var start = 0
         while start < rows.count {
             let chunk = rows[start..<min(start + rowsPerInsert, rows.count)]
             var binds: [SQLiteData] = []
-            binds.reserveCapacity(chunk.count * 6)
-            for (offset, record) in chunk {
-                binds.append(.integer(SQLiteInt64(offset)))
+            binds.reserveCapacity(chunk.count * 5)
+            for range in chunk {
+                let (headers, bodies) = RecordBatch.encode(records[range])
+                binds.append(.integer(SQLiteInt64(first + Int64(range.upperBound) - 1)))
+                binds.append(.integer(SQLiteInt64(first + Int64(range.lowerBound))))
                 binds.append(.integer(SQLiteInt64(acceptedAtMs)))
-                binds.append(record.id.map(SQLiteData.text) ?? .null)
-                binds.append(record.key.map(SQLiteData.text) ?? .null)
-                binds.append(record.eventTimeMs.map { .integer(SQLiteInt64($0)) } ?? .null)
-                binds.append(.blob(record.body))
+                binds.append(.blob(headers))
+                binds.append(.blob(bodies))
             }
             try await connection.execute(insertStatement(stream: stream, rows: chunk.count), binds)
             start += chunk.count
@@ -173,7 +228,7 @@ enum SQLiteSchema {
         var sql = "INSERT INTO \(table(stream)) (\(columns)) VALUES "
         sql.reserveCapacity(sql.utf8.count + rows * 16)
         for row in 0..<rows {
-            sql += row == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)"
+            sql += row == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)"
         }
         return sql
     }
