@@ -9,6 +9,8 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownStream(String)
     /// Another process took over this processor's lease; its work since then is its own.
     case leaseLost(processor: String, stream: String)
+    /// A read asked for events that retention deleted; the stream starts at `firstRetained` now.
+    case deleted(stream: String, firstRetained: Int64)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
         case .shuttingDown: "the log is shutting down"
         case .unknownStream(let name): "unknown stream '\(name)'"
         case .leaseLost(let processor, let stream): "processor \(processor) lost its lease on stream \(stream) to another process"
+        case .deleted(let stream, let firstRetained): "the events of stream \(stream) before offset \(firstRetained) were deleted by retention"
         }
     }
 }

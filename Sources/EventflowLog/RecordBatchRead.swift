@@ -32,6 +32,8 @@ struct RecordBatchRead {
     private(set) var picks: [Pick] = []
     private(set) var events = 0
     private(set) var bytes = 0
+    /// Rows added so far.
+    private var rows = 0
     /// Whether more rows could add nothing: the limit or the bytes are used up, or a row reached the end.
     private(set) var isComplete = false
 
@@ -46,9 +48,13 @@ struct RecordBatchRead {
         self.isComplete = from >= end || limit <= 0
     }
 
-    /// Takes what the read wants of the row of offsets `firstOffset...lastOffset`.
+    /// Takes what the read wants of the row of offsets `firstOffset...lastOffset`. The first
+    /// row must hold the read's offset: when it starts after it, the events before it were
+    /// deleted by retention.
     mutating func add(lastOffset: Int64, firstOffset: Int64, acceptedAtMs: Int64, headers encoded: ByteBuffer) throws(EventLogError) {
         guard !isComplete else { return }
+        if rows == 0, firstOffset > from { throw .deleted(stream: stream, firstRetained: firstOffset) }
+        rows += 1
         guard firstOffset < end else {
             isComplete = true
             return

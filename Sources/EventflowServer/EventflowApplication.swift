@@ -39,6 +39,17 @@ public enum EventflowApplication {
     }
 
     /// The processors that read the log, started after it and stopped before it.
+    /// Retention's service when a retention is set, in processes that process (a collector
+    /// alone does not know when processors are done).
+    static func retention(_ configuration: ServerConfiguration, storage: EventStorage, metrics: ServerMetrics, logger: Logger) -> [any Service] {
+        guard let retention = configuration.retention, configuration.role.processes else { return [] }
+        let rule = RetentionRule(maxAgeMs: retention.milliseconds)
+        return [
+            LogRetentionService(
+                retention: storage.retention, streams: configuration.streams.map(\.name), rule: rule, registry: metrics.registry, logger: logger)
+        ]
+    }
+
     static func processors(_ configuration: ServerConfiguration, storage: EventStorage, metrics: ServerMetrics, logger: Logger) -> [any Service] {
         var processors: [any Service] = []
         guard configuration.role.processes else { return processors }
@@ -141,7 +152,8 @@ public enum EventflowApplication {
                 availableConnectionsDelegate: .maximum(configuration.connections.maxConnections, logger: logger)),
             services: [storage.service, MetricsSampler(log: log, state: storage.state, metrics: metrics, logger: logger)]
                 + metricsServer(configuration, log: log, metrics: metrics, logger: logger)
-                + processors(configuration, storage: storage, metrics: metrics, logger: logger),
+                + processors(configuration, storage: storage, metrics: metrics, logger: logger)
+                + retention(configuration, storage: storage, metrics: metrics, logger: logger),
             onServerRunning: { await onServerRunning($0.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

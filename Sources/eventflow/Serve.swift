@@ -52,6 +52,13 @@ struct Serve: AsyncParsableCommand {
         help: "How long a processor's lease on a shared log lasts unrenewed: the longest its stream waits after its process died (default: 5s).")
     var leaseDuration: String?
 
+    @Option(
+        help: """
+            How long events are kept once every processor and delivery partition has passed them, e.g. 7d or 12h; \
+            an event not yet processed is never deleted (default: kept for ever).
+            """)
+    var retention: String?
+
     @Option(help: "YAML config file: server, storage, group_commit and extra streams (default: none).")
     var config: String?
 
@@ -120,7 +127,7 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.dataDirectory = dataDir ?? configuration.dataDirectory
         let environmentURL = storage == "postgres" ? ProcessInfo.processInfo.environment["EVENTFLOW_POSTGRES_URL"] : nil
-        try StorageSettings(engine: storage, postgresURL: postgresURL ?? environmentURL, leaseDuration: leaseDuration, keyPrefix: "--")
+        try StorageSettings(engine: storage, postgresURL: postgresURL ?? environmentURL, leaseDuration: leaseDuration, retention: retention, keyPrefix: "--")
             .apply(to: &configuration)
         if let role { configuration.role = try StorageSettings.role(role, key: "--role") }
         if configuration.role != .all, configuration.storage == .sqlite {

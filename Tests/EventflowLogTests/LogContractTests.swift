@@ -125,6 +125,45 @@ import Testing
         }
     }
 
+    /// Retention deletes whole record batches below an offset, never the newest (the head
+    /// survives a restart on it); a read before what is left says where the stream starts now.
+    @Test(arguments: LogBackend.allCases) func deletionTakesWholeBatchesAndReadsBeforeItSaySo(backend: LogBackend) async throws {
+        let location = try await backend.fresh()
+        try await withLog(location) { storage, _ in
+            // Three commits: batches of offsets 0…2, 3…4 and 5.
+            _ = try await storage.log.append(stream: "events", records: records(["a", "b", "c"]))
+            _ = try await storage.log.append(stream: "events", records: records(["d", "e"]))
+            _ = try await storage.log.append(stream: "events", records: records(["f"]))
+            #expect(try await storage.retention.oldestBatches(stream: "events", limit: 10).map(\.lastOffset) == [2, 4, 5])
+            #expect(try await storage.retention.slowestCursor(stream: "events") == nil)
+            #expect(try await storage.coordination.acquireLease(processor: "deliver", stream: "events"))
+            #expect(try await storage.coordination.acquireLease(processor: "audit", stream: "events"))
+            try await storage.state.commitCursor(processor: "deliver", stream: "events", to: 4)
+            try await storage.state.commitCursor(processor: "audit", stream: "events", to: 6)
+            #expect(try await storage.retention.slowestCursor(stream: "events") == 4)
+
+            #expect(try await storage.retention.deleteEvents(stream: "events", below: 4) == 3)
+            #expect(try await storage.retention.deleteEvents(stream: "events", below: 4) == 0)
+            await #expect(throws: EventLogError.deleted(stream: "events", firstRetained: 3)) {
+                try await storage.log.read(stream: "events", from: 1, limit: 10)
+            }
+            #expect(try await storage.log.read(stream: "events", from: 3, limit: 10).map(\.id) == ["d", "e", "f"])
+            #expect(try await storage.log.read(stream: "events", from: 4, limit: 10).map(\.id) == ["e", "f"])
+            #expect(try await storage.retention.deleteEvents(stream: "events", below: 100) == 2)
+            #expect(try await storage.retention.deleteEvents(stream: "events", below: 100) == 0)
+            #expect(try await storage.retention.oldestBatches(stream: "events", limit: 10).map(\.firstOffset) == [5])
+        }
+        try await withLog(location) { storage, _ in
+            #expect(storage.log.headOffset(stream: "events") == 6)
+            let next = try await storage.log.append(stream: "events", records: records(["g"]))
+            #expect(next.firstOffset == 6)
+            await #expect(throws: EventLogError.deleted(stream: "events", firstRetained: 5)) {
+                try await storage.log.read(stream: "events", from: 0, limit: 10, maxBytes: .max, bodies: false, partition: StreamPartition(index: 0, count: 2))
+            }
+            #expect(try await storage.log.read(stream: "events", from: 5, limit: 10).map(\.id) == ["f", "g"])
+        }
+    }
+
     /// A replay moves at most a chunk of letters (in count and in bytes, at least one) per
     /// transaction, only those stored below the offset it names, and the chunks together
     /// move every letter once.

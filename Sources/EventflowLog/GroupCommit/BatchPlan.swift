@@ -12,10 +12,12 @@ struct BatchPlan: Sendable {
         case cursor(index: Int, CursorKey, offset: Int64)
         /// A processor's state change with its cursor, applied on its own: its failure is its own.
         case state(index: Int, StateCommit)
+        /// Deletes a stream's oldest batches below an offset (``LogRetention/deleteEvents(stream:below:)``).
+        case deleteEvents(index: Int, stream: String, below: Int64)
 
         var index: Int {
             switch self {
-            case .replay(let index, _), .deadLetters(let index, _), .cursor(let index, _, _), .state(let index, _): index
+            case .replay(let index, _), .deadLetters(let index, _), .cursor(let index, _, _), .state(let index, _), .deleteEvents(let index, _, _): index
             }
         }
 
@@ -24,7 +26,7 @@ struct BatchPlan: Sendable {
             switch self {
             case .cursor(_, let key, _): key
             case .state(_, let change): CursorKey(processor: change.processor, stream: change.stream)
-            case .replay, .deadLetters: nil
+            case .replay, .deadLetters, .deleteEvents: nil
             }
         }
     }
@@ -41,8 +43,8 @@ struct BatchPlan: Sendable {
     /// The records the batch appends to each stream, in batch order.
     private(set) var records: [String: [LogRecord]] = [:]
     private(set) var placements: [Placement] = []
-    /// Every write but the appends, in lock order: dead letters and replays first (in batch
-    /// order), then cursor and state commits by processor and stream in byte order (in batch
+    /// Every write but the appends, in lock order: dead letters, replays and deletions first
+    /// (in batch order), then cursor and state commits by processor and stream in byte order (in batch
     /// order within one), so commits of several processes never wait on each other in a cycle.
     private(set) var writes: [Write] = []
     /// When the transaction that holds the batch commits, unix milliseconds.
@@ -60,6 +62,7 @@ struct BatchPlan: Sendable {
             case .deadLetters(let letters): writes.append(.deadLetters(index: index, letters))
             case .replay(let selection): writes.append(.replay(index: index, selection))
             case .state(let change): writes.append(.state(index: index, change))
+            case .deleteEvents(let stream, let below): writes.append(.deleteEvents(index: index, stream: stream, below: below))
             }
         }
         writes.sort { first, second in
@@ -77,7 +80,7 @@ struct BatchPlan: Sendable {
 
     /// Each caller's result, from what the storage committed.
     func outcome(of committed: CommittedBatch) -> BatchOutcome {
-        var outcome = BatchOutcome(replayed: committed.replayed, failures: committed.failures)
+        var outcome = BatchOutcome(replayed: committed.replayed, deleted: committed.deleted, failures: committed.failures)
         for placement in placements {
             guard let first = committed.firstOffsets[placement.stream] else { continue }
             outcome.appended[placement.index] = AppendResult(firstOffset: first + Int64(placement.start), count: placement.count)
@@ -93,7 +96,7 @@ struct BatchPlan: Sendable {
             switch write {
             case .cursor(_, let key, let offset): moved[key] = offset
             case .state(_, let change): if let cursor = change.cursor { moved[CursorKey(processor: change.processor, stream: change.stream)] = cursor }
-            case .replay, .deadLetters: break
+            case .replay, .deadLetters, .deleteEvents: break
             }
         }
         return moved
@@ -112,6 +115,8 @@ struct CommittedBatch: Sendable, Equatable {
     var firstOffsets: [String: Int64] = [:]
     /// How many dead letters each replay re-queued, by batch index.
     var replayed: [Int: Int] = [:]
+    /// How many events each deletion deleted, by batch index.
+    var deleted: [Int: Int] = [:]
     /// Writes that failed on their own (a processor step rolled back to its savepoint, a
     /// lost lease) while the rest of the batch committed, by batch index.
     var failures: [Int: EventLogError] = [:]

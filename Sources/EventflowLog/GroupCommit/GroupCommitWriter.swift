@@ -77,6 +77,12 @@ final class GroupCommitWriter: Sendable {
         return try await control { .replay(selection, $0) }
     }
 
+    /// Deletes a stream's oldest batches below `offset` (see ``LogRetention/deleteEvents(stream:below:)``).
+    func deleteEvents(stream: String, below offset: Int64) async throws -> Int {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        return try await control { .deleteEvents(stream: stream, below: offset, $0) }
+    }
+
     /// Commits a processor's state change with its cursor.
     func commitState(_ commit: StateCommit) async throws {
         guard streams.contains(commit.stream) else { throw EventLogError.unknownStream(commit.stream) }

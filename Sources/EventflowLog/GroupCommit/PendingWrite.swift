@@ -12,6 +12,8 @@ enum PendingWrite: Sendable {
     case replay(DeadLetterSelection, CheckedContinuation<Result<Int, EventLogError>, Never>)
     /// A processor's state change (with or without a cursor move), or its schema.
     case state(StateCommit, CheckedContinuation<Result<Void, EventLogError>, Never>)
+    /// Retention's deletion of a stream's oldest batches below an offset.
+    case deleteEvents(stream: String, below: Int64, CheckedContinuation<Result<Int, EventLogError>, Never>)
 
     var eventCount: Int {
         if case .append(_, let records, _) = self { return records.count }
@@ -26,6 +28,7 @@ enum PendingWrite: Sendable {
         case .deadLetters(let letters, _): .deadLetters(letters)
         case .replay(let selection, _): .replay(selection)
         case .state(let change, _): .state(change)
+        case .deleteEvents(let stream, let below, _): .deleteEvents(stream: stream, below: below)
         }
     }
 }
@@ -38,6 +41,7 @@ enum WriteRequest: Sendable {
     case replay(DeadLetterSelection)
     /// A processor's state change (with or without a cursor move), or its schema.
     case state(StateCommit)
+    case deleteEvents(stream: String, below: Int64)
 }
 
 /// What one group commit produced for its writes, by their index in the batch.
@@ -46,6 +50,8 @@ struct BatchOutcome {
     var appended: [Int: AppendResult] = [:]
     /// How many dead letters each replay re-queued.
     var replayed: [Int: Int] = [:]
+    /// How many events each deletion deleted.
+    var deleted: [Int: Int] = [:]
     /// Writes that failed on their own (a processor step rolled back to its savepoint, a
     /// lost lease) while the rest of the batch committed.
     var failures: [Int: EventLogError] = [:]
@@ -64,6 +70,8 @@ extension Array where Element == PendingWrite {
                 continuation.resume(returning: failed.map { .failure($0) } ?? .success(()))
             case .replay(_, let continuation):
                 continuation.resume(returning: failed.map { .failure($0) } ?? .success(outcome.replayed[index] ?? 0))
+            case .deleteEvents(_, _, let continuation):
+                continuation.resume(returning: failed.map { .failure($0) } ?? .success(outcome.deleted[index] ?? 0))
             }
         }
     }

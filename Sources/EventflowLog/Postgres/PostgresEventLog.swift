@@ -13,7 +13,7 @@ import Synchronization
 /// order across processes. Processors hold leases (``PostgresCoordination``); every cursor
 /// and state commit checks the lease in its transaction, so a process that lost its lease
 /// can never move a cursor another process owns now.
-public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterStore, GroupCommitStorage, Service {
+public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterStore, LogRetention, GroupCommitStorage, Service {
     public let streams: [String]
     private let configuration: PostgresLogConfiguration
     private let client: PostgresClient
@@ -80,7 +80,7 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
 
     /// The log with its jobs, all on the shared database.
     public var storage: EventStorage {
-        EventStorage(log: self, state: self, deadLetters: self, coordination: coordination, service: self)
+        EventStorage(log: self, state: self, deadLetters: self, retention: self, coordination: coordination, service: self)
     }
 
     // MARK: - EventLog
@@ -181,6 +181,30 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
             entries.append(BacklogEntry(stream: position.stream, processor: position.processor, events: events, oldestUnprocessedAgeSeconds: age))
         }
         return entries
+    }
+
+    // MARK: - LogRetention
+
+    public func oldestBatches(stream: String, limit: Int) async throws -> [RetainedBatch] {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        let rows = try await client.rowsIfOpen(
+            PostgresQuery(
+                unsafeSQL: "SELECT first_offset, last_offset, accepted_at_ms FROM \(PostgresSchema.table(stream)) ORDER BY last_offset LIMIT $1",
+                binds: Self.bindings(Int64(limit))),
+            logger: logger)
+        return try rows.map { row in
+            let (first, last, acceptedAt) = try row.decode((Int64, Int64, Int64).self)
+            return RetainedBatch(firstOffset: first, lastOffset: last, acceptedAtMs: acceptedAt)
+        }
+    }
+
+    public func slowestCursor(stream: String) async throws -> Int64? {
+        let rows = try await client.rowsIfOpen("SELECT min(next_offset) FROM eventflow_cursors WHERE stream = \(stream)", logger: logger)
+        return try rows.first?.decode(Int64?.self)
+    }
+
+    public func deleteEvents(stream: String, below offset: Int64) async throws -> Int {
+        try await groupCommit.deleteEvents(stream: stream, below: offset)
     }
 
     public func recordDeadLetters(_ letters: [DeadLetter]) async throws {
@@ -342,6 +366,8 @@ public final class PostgresEventLog: EventLog, ProcessorStateStore, DeadLetterSt
                         }
                     case .state(let index, let change):
                         if let failure = try await applyIsolated(change, connection) { committed.failures[index] = failure }
+                    case .deleteEvents(let index, let stream, let below):
+                        committed.deleted[index] = try await PostgresSchema.deleteEvents(connection, stream: stream, below: below, logger: logger)
                     }
                 }
                 // Head rows are locked last and in name order: collectors never deadlock on

@@ -202,6 +202,22 @@ enum PostgresSchema {
             logger: logger)
     }
 
+    /// Deletes up to ``RetentionRule/batchesPerDeletion`` of the oldest rows of `stream` that
+    /// lie wholly below `offset`, never the newest row; returns the events they held.
+    static func deleteEvents(_ connection: PostgresConnection, stream: String, below offset: Int64, logger: Logger) async throws -> Int {
+        let table = table(stream)
+        let rows = try await connection.queryIfOpen(
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH gone AS (DELETE FROM \(table) WHERE last_offset IN (SELECT last_offset FROM \(table) WHERE last_offset < $1 \
+                    AND last_offset < (SELECT max(last_offset) FROM \(table)) ORDER BY last_offset LIMIT \(RetentionRule.batchesPerDeletion)) \
+                    RETURNING last_offset - first_offset + 1 AS events) SELECT COALESCE(sum(events), 0)::bigint FROM gone
+                    """,
+                binds: { var binds = PostgresBindings(capacity: 1); binds.append(offset); return binds }()),
+            logger: logger)
+        return Int(try await rows.collect().first?.decode(Int64.self) ?? 0)
+    }
+
     static let deadLetterColumns = "stream, event_offset, event_id, status, response, failed_at_ms, accepted_at_ms, event_key, event_time_ms, body"
 
     static func insertDeadLetter(_ connection: PostgresConnection, _ letter: DeadLetter, logger: Logger) async throws {

@@ -15,7 +15,7 @@ import Synchronization
 /// ``ThreadPoolTaskExecutor``). Reads use their own connection, so they never wait for a
 /// commit, and a third connection checkpoints the WAL in the background so commits
 /// rarely pay for it (see ``WALRestartPolicy`` for when they do).
-public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStore, GroupCommitStorage, Service {
+public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStore, LogRetention, GroupCommitStorage, Service {
     public let streams: [String]
     private let configuration: LogConfiguration
     private let threadPool: NIOThreadPool
@@ -125,7 +125,7 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
     /// The log with its jobs: it keeps processors' state and dead letters itself, and as the
     /// only process with the database it coordinates with nobody (``LocalCoordination``).
     public var storage: EventStorage {
-        EventStorage(log: self, state: self, deadLetters: self, coordination: coordination, service: self)
+        EventStorage(log: self, state: self, deadLetters: self, retention: self, coordination: coordination, service: self)
     }
 
     // MARK: - EventLog
@@ -238,6 +238,21 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
 
     public var health: LogHealth { groupCommit.health }
 
+    // MARK: - LogRetention
+
+    public func oldestBatches(stream: String, limit: Int) async throws -> [RetainedBatch] {
+        guard streams.contains(stream) else { throw EventLogError.unknownStream(stream) }
+        return try await SQLiteSchema.oldestBatches(reader, stream: stream, limit: limit)
+    }
+
+    public func slowestCursor(stream: String) async throws -> Int64? {
+        positions.withLock { $0.cursors.filter { $0.key.stream == stream }.values.min() }
+    }
+
+    public func deleteEvents(stream: String, below offset: Int64) async throws -> Int {
+        try await groupCommit.deleteEvents(stream: stream, below: offset)
+    }
+
     public func prepareState(_ schema: [String]) async throws {
         try await groupCommit.applySchema(schema)
     }
@@ -322,6 +337,8 @@ public final class SQLiteEventLog: EventLog, ProcessorStateStore, DeadLetterStor
                     try await SQLiteSchema.saveCursor(writer, key: key, offset: offset)
                 case .state(let index, let change):
                     if let failure = try await applyIsolated(change) { committed.failures[index] = failure }
+                case .deleteEvents(let index, let stream, let below):
+                    committed.deleted[index] = try await SQLiteSchema.deleteEvents(writer, stream: stream, below: below)
                 }
             }
             for (stream, streamRecords) in records where !streamRecords.isEmpty {

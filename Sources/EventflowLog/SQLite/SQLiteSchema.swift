@@ -139,6 +139,34 @@ enum SQLiteSchema {
         }
     }
 
+    /// Deletes up to ``RetentionRule/batchesPerDeletion`` of the oldest rows of `stream` that
+    /// lie wholly below `offset`, never the newest row (its last offset is the head after a
+    /// restart); returns the events they held.
+    static func deleteEvents(_ connection: SQLiteConnection, stream: String, below offset: Int64) async throws -> Int {
+        let table = table(stream)
+        let chosen = """
+            SELECT last_offset FROM \(table) WHERE last_offset < ? AND last_offset < (SELECT MAX(last_offset) FROM \(table)) \
+            ORDER BY last_offset LIMIT \(RetentionRule.batchesPerDeletion)
+            """
+        let events = try await connection.query(
+            "SELECT COALESCE(SUM(last_offset - first_offset + 1), 0) AS events FROM \(table) WHERE last_offset IN (\(chosen))",
+            [.integer(SQLiteInt64(offset))]
+        ).first?.column("events")?.integer ?? 0
+        if events > 0 { try await connection.execute("DELETE FROM \(table) WHERE last_offset IN (\(chosen))", [.integer(SQLiteInt64(offset))]) }
+        return events
+    }
+
+    /// The oldest rows of `stream`, oldest first.
+    static func oldestBatches(_ connection: SQLiteConnection, stream: String, limit: Int) async throws -> [RetainedBatch] {
+        try await connection.query(
+            "SELECT first_offset, last_offset, accepted_at_ms FROM \(table(stream)) ORDER BY last_offset LIMIT ?", [.integer(SQLiteInt64(limit))]
+        ).map { row in
+            RetainedBatch(
+                firstOffset: Int64(row.column("first_offset")?.integer ?? 0), lastOffset: Int64(row.column("last_offset")?.integer ?? 0),
+                acceptedAtMs: Int64(row.column("accepted_at_ms")?.integer ?? 0))
+        }
+    }
+
     static func saveCursor(_ connection: SQLiteConnection, key: CursorKey, offset: Int64) async throws {
         try await connection.execute(
             "INSERT INTO cursors (processor, stream, next_offset) VALUES (?, ?, ?) ON CONFLICT (processor, stream) DO UPDATE SET next_offset = excluded.next_offset",

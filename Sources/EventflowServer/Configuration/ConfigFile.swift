@@ -9,7 +9,7 @@ import Yams
 /// server: { host: 127.0.0.1, port: 8080, max_body_bytes: 4194304, api_key: secret, role: all,
 ///           idle_timeout: 60s, header_timeout: 10s, body_timeout: 60s, max_connections: 10000,
 ///           max_future_skew: 1h, max_retry_after: 1h }   # api_key_file: /etc/eventflow/key instead of api_key
-/// storage: { data_dir: ./data, max_size_bytes: 10737418240 }
+/// storage: { data_dir: ./data, max_size_bytes: 10737418240, retention: 7d }
 /// # or, shared by several processes:
 /// # storage: { engine: postgres, postgres_url: "postgres://eventflow@127.0.0.1:5432/eventflow", lease_duration: 5s }
 /// group_commit: { max_pending_events: 200000, max_pending_bytes: 67108864,
@@ -69,9 +69,10 @@ public struct ConfigFile: Decodable, Sendable {
         public var engine: String?
         public var postgresURL: String?
         public var leaseDuration: String?
+        public var retention: String?
 
         enum CodingKeys: String, CodingKey {
-            case engine
+            case engine, retention
             case dataDir = "data_dir"
             case maxSizeBytes = "max_size_bytes"
             case postgresURL = "postgres_url"
@@ -200,7 +201,8 @@ public struct ConfigFile: Decodable, Sendable {
         if let storage {
             configuration.dataDirectory = storage.dataDir ?? configuration.dataDirectory
             configuration.maxDatabaseBytes = storage.maxSizeBytes ?? configuration.maxDatabaseBytes
-            try StorageSettings(engine: storage.engine, postgresURL: storage.postgresURL, leaseDuration: storage.leaseDuration, keyPrefix: "storage.")
+            try StorageSettings(
+                engine: storage.engine, postgresURL: storage.postgresURL, leaseDuration: storage.leaseDuration, retention: storage.retention, keyPrefix: "storage.")
                 .apply(to: &configuration)
         }
         if let groupCommit {

@@ -52,6 +52,8 @@ public struct ServerConfiguration: Sendable {
     public var maxCommitDelay: Duration
     /// Cap on the log's database size; beyond it appends fail with 503 as on a full disk.
     public var maxDatabaseBytes: Int?
+    /// How long events are kept after every processor has passed them; nil keeps them for ever.
+    public var retention: Duration?
     /// The `deliver` processor's settings; nil runs no delivery.
     public var delivery: DeliveryConfiguration?
     /// The `unique-users` processor's settings; nil runs none.

@@ -6,13 +6,15 @@ public struct StorageSettings: Sendable {
     public var engine: String?
     public var postgresURL: String?
     public var leaseDuration: String?
+    public var retention: String?
     /// Prefixes the names in errors: `--` for flags, `storage.` for the config file.
     public var keyPrefix: String
 
-    public init(engine: String?, postgresURL: String?, leaseDuration: String?, keyPrefix: String) {
+    public init(engine: String?, postgresURL: String?, leaseDuration: String?, retention: String? = nil, keyPrefix: String) {
         self.engine = engine
         self.postgresURL = postgresURL
         self.leaseDuration = leaseDuration
+        self.retention = retention
         self.keyPrefix = keyPrefix
     }
 
@@ -47,6 +49,12 @@ public struct StorageSettings: Sendable {
                 throw ConfigError("\(keyPrefix == "--" ? "--lease-duration" : "\(keyPrefix)lease_duration"): '\(leaseDuration)' is not a duration of at least 1s, like 5s")
             }
             configuration.leaseDuration = .checkedSeconds(seconds)
+        }
+        if let retention {
+            guard let duration = DurationText.duration(retention) else {
+                throw ConfigError("\(keyPrefix)retention: '\(retention)' is not a duration, like 7d or 12h")
+            }
+            configuration.retention = duration
         }
     }
 

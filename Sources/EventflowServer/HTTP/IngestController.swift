@@ -148,7 +148,7 @@ struct IngestController<Context: RequestContext>: Sendable {
             JSONResponse.unavailable("the server is shutting down; nothing of this request was stored", retryAfterSeconds: 1)
         case .unknownStream(let stream):
             JSONResponse.error(.notFound, "unknown stream '\(stream)'")
-        case .leaseLost:
+        case .leaseLost, .deleted:
             JSONResponse.unavailable("\(error); nothing of this request was stored", retryAfterSeconds: 1)
         }
     }

@@ -1,5 +1,6 @@
 import EventflowCore
 import EventflowLog
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -58,7 +59,17 @@ struct StreamReadController<Context: RequestContext>: Sendable {
         guard let reservation = pages.reservation(StreamReadPage.reservation(limit: limit, maxBodyBytes: maxBodyBytes)) else {
             return JSONResponse.unavailable("the server is writing \(pages.limit) bytes of read pages already; retry later", retryAfterSeconds: 1)
         }
-        let events = try await log.read(stream: stream, from: from, limit: limit, maxBytes: StreamReadPage.bodyBytes(maxBodyBytes: maxBodyBytes))
+        let events: [StoredEvent]
+        do {
+            events = try await log.read(stream: stream, from: from, limit: limit, maxBytes: StreamReadPage.bodyBytes(maxBodyBytes: maxBodyBytes))
+        } catch EventLogError.deleted(_, let firstRetained) {
+            return JSONResponse.make(
+                .gone,
+                [
+                    "error": "the events of stream '\(stream)' before offset \(firstRetained) were deleted by retention; read from first_retained_offset",
+                    "index": NSNull(), "field": "from", "first_retained_offset": firstRetained,
+                ])
+        }
         var buffer = ByteBuffer()
         buffer.writeString(#"{"stream":"\#(stream)","events":["#)
         for (index, event) in events.enumerated() {

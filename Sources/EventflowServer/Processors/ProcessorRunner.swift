@@ -81,8 +81,21 @@ final class ProcessorRunner<Step: ProcessorStep>: Service {
             let stopping = isStopping
             var read = 0
             if !stopping, batch.room > 0, next < log.headOffset(stream: step.stream) {
-                let events = try await log.read(
-                    stream: step.stream, from: next, limit: min(batch.room, readChunk), maxBytes: batch.byteRoom, bodies: step.readsBodies)
+                let events: [StoredEvent]
+                do {
+                    events = try await log.read(
+                        stream: step.stream, from: next, limit: min(batch.room, readChunk), maxBytes: batch.byteRoom, bodies: step.readsBodies)
+                } catch EventLogError.deleted(_, let firstRetained) {
+                    // Only a processor that starts after retention deleted its stream's oldest
+                    // events gets here (retention never passes a cursor): it goes on from the
+                    // first event kept, and counts what it never saw.
+                    logger.warning(
+                        "the events before this processor's cursor were deleted by retention; going on from the first one kept",
+                        metadata: ["processor": "\(step.name)", "cursor": "\(next)", "first_retained": "\(firstRetained)"])
+                    metrics.deletedUnprocessed.increment(by: firstRetained - next)
+                    next = firstRetained
+                    continue
+                }
                 try await step.apply(events, state: state)
                 read = events.count
                 next += Int64(read)
