@@ -49,4 +49,28 @@ import Testing
             #expect((try JSONSerialization.jsonObject(with: Data(buffer: deleted.body)) as? [String: Any])?["delivered"] as? Int == 0)
         }
     }
+
+    /// The same for delivery: a partition started after its stream's oldest events went
+    /// delivers from the first event kept.
+    @Test func deliveryStartingAfterDeletionGoesOnFromTheFirstEventKept() async throws {
+        let directory = temporaryDirectory()
+        try await withServer({
+            $0.dataDirectory = directory
+            $0.retention = .zero
+        }) { client, port in
+            for batch in 0..<3 { try await ingestEvents(port: port, prefix: "gone\(batch)", count: 100) }
+            try await client.pollMetric(#"eventflow_log_deleted_events_total{stream="events"}"#) { $0 == 200 }
+        }
+        try await withTarget { target in
+            try await withServer({
+                $0.dataDirectory = directory
+                $0.retention = .zero
+                $0.delivery = delivery(to: target)
+            }) { client, port in
+                try await client.pollMetric("eventflow_delivery_deleted_unprocessed_events_total") { $0 == 200 }
+                try await target.waitForUnique(100)
+                #expect(try await target.ledger().keys.allSatisfy { $0.hasPrefix("gone2-") })
+            }
+        }
+    }
 }

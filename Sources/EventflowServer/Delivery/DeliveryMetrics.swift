@@ -13,6 +13,7 @@ struct DeliveryMetrics: Sendable {
     let inFlight: Gauge
     let partitionsHeld: Gauge
     let retryAfterClamped: Counter
+    let deletedUnprocessed: Counter
 
     /// `configuration` is published once, as `eventflow_delivery_configured{setting}`: what
     /// a test of a deployed system needs to know to hold the target and the ordering to it.
@@ -38,6 +39,9 @@ struct DeliveryMetrics: Sendable {
         self.attempts = attempts
         delivered = registry.counter("eventflow_delivered_events_total", help: "Events the target accepted")
         deadLetters = registry.counter("eventflow_delivery_dead_letters_total", help: "Events the target rejected permanently, now in the dead letters")
+        deletedUnprocessed = registry.counter(
+            "eventflow_delivery_deleted_unprocessed_events_total",
+            help: "Events retention had deleted before delivery came to them (a partition started after they were deleted)")
         duration = registry.durationHistogram(
             "eventflow_delivery_duration_seconds", buckets: ServerMetrics.requestBuckets, help: "Duration of one delivery request to the target")
         headBlocked = registry.gauge(

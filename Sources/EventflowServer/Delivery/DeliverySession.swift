@@ -84,7 +84,20 @@ final class DeliverySession: Sendable {
             for await offset in committable { await commit(offset) }
         }
         defer { commitNewest.finish() }
-        let cursor = try await storage.state.cursor(processor: cursorName, stream: DeliverProcessor.stream)
+        var cursor = try await storage.state.cursor(processor: cursorName, stream: DeliverProcessor.stream)
+        // Retention never passes a cursor, so only a partition that starts after the stream's
+        // oldest events went (it had no cursor then) finds them gone: it goes on from the
+        // first kept and counts what it never saw.
+        if let firstRetained = try await storage.retention.oldestBatches(stream: DeliverProcessor.stream, limit: 1).first?.firstOffset,
+            firstRetained > cursor
+        {
+            let skipped = partitions > 1 ? partition.events(from: cursor, to: firstRetained) : firstRetained - cursor
+            logger.warning(
+                "the events before this partition's cursor were deleted by retention; going on from the first one kept",
+                metadata: ["partition": "\(partition)", "cursor": "\(cursor)", "first_retained": "\(firstRetained)"])
+            metrics.deletedUnprocessed.increment(by: skipped)
+            cursor = firstRetained
+        }
         try await storage.state.commitCursor(processor: cursorName, stream: DeliverProcessor.stream, to: cursor)
         let share = 1 / Double(partitions)
         var machine = Machine(
