@@ -85,7 +85,13 @@ struct RecordBatchRead {
 
     /// The events read, their bodies copied out of `bodies` (each picked row's bodies by its
     /// last offset; ignored without bodies), so that an event held long keeps only its own bytes.
+    /// Rows missing from `bodies` at the start were deleted by retention after their headers
+    /// were read (it deletes the oldest first): the read fails as one before the stream's start.
     func result(bodies rowBodies: [Int64: ByteBuffer] = [:]) throws(EventLogError) -> [StoredEvent] {
+        if bodies, let first = picks.first, rowBodies[first.lastOffset] == nil {
+            let kept = picks.first { rowBodies[$0.lastOffset] != nil }
+            throw .deleted(stream: stream, firstRetained: kept?.firstOffset ?? picks[picks.count - 1].lastOffset + 1)
+        }
         var result: [StoredEvent] = []
         result.reserveCapacity(events)
         for pick in picks {

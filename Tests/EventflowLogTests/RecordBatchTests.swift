@@ -92,6 +92,14 @@ import Testing
         #expect(throws: EventLogError.self) { try read.result(bodies: [:]) }
         #expect(throws: EventLogError.self) { try read.result(bodies: [1: bodies.getSlice(at: 0, length: 3)!]) }
         #expect(try read.result(bodies: [1: bodies]).map(\.id) == ["a", "b"])
+        // Rows gone at the start were deleted by retention between the headers and the bodies.
+        let (laterHeaders, laterBodies) = RecordBatch.encode(records(["c"]))
+        var twoRows = RecordBatchRead(stream: "events", from: 0, end: 3, limit: 10, maxBytes: .max, bodies: true, partition: nil)
+        try twoRows.add(lastOffset: 1, firstOffset: 0, acceptedAtMs: 0, headers: headers)
+        try twoRows.add(lastOffset: 2, firstOffset: 2, acceptedAtMs: 0, headers: laterHeaders)
+        #expect(throws: EventLogError.deleted(stream: "events", firstRetained: 2)) { try twoRows.result(bodies: [2: laterBodies]) }
+        #expect(throws: EventLogError.deleted(stream: "events", firstRetained: 3)) { try twoRows.result(bodies: [:]) }
+        #expect(throws: EventLogError.self) { try twoRows.result(bodies: [1: bodies]) }
         var wrongCount = RecordBatchRead(stream: "events", from: 0, end: 10, limit: 10, maxBytes: .max, bodies: false, partition: nil)
         #expect(throws: EventLogError.self) { try wrongCount.add(lastOffset: 2, firstOffset: 0, acceptedAtMs: 0, headers: headers) }
     }
