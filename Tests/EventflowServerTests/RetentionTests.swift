@@ -8,6 +8,19 @@ import Testing
 /// `--retention`: what every processor has passed and is old enough goes; a read before the
 /// first event kept answers 410 with where the stream starts now.
 @Suite struct RetentionTests {
+    @Test func theRetentionIsADurationNamedByItsKey() throws {
+        let path = temporaryDirectory() + "/eventflow.yaml"
+        var configuration = ServerConfiguration()
+        try "storage: { retention: 7d }\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try ConfigFile.load(path: path).apply(to: &configuration)
+        #expect(configuration.retention == .seconds(7 * 86_400))
+        try "storage: { retention: forever }\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { try ConfigFile.load(path: path).apply(to: &configuration) } throws: { "\($0)".hasPrefix("storage.retention") }
+        #expect { try StorageSettings(engine: nil, postgresURL: nil, leaseDuration: nil, retention: "-1h", keyPrefix: "--").apply(to: &configuration) } throws: {
+            "\($0)".hasPrefix("--retention")
+        }
+    }
+
     @Test(arguments: [TestStorage.sqlite, .postgres]) func processedEventsOfAgeGoAndReadsBeforeThemAnswer410(storage: TestStorage) async throws {
         try await withServer(storage: storage, { $0.retention = .zero }) { client, _ in
             // Two commits, two batches: the newest batch always stays.
