@@ -59,7 +59,8 @@ struct RecordBatchRead {
             isComplete = true
             return
         }
-        guard firstOffset <= lastOffset, lastOffset - firstOffset < Int64(RecordBatch.maxEvents),
+        // A row's offsets come from disk: checked before any arithmetic on them can trap.
+        guard firstOffset >= 0, firstOffset <= lastOffset, lastOffset - firstOffset < Int64(RecordBatch.maxEvents),
             let headers = RecordBatch.decodeHeaders(encoded, count: Int(lastOffset - firstOffset) + 1)
         else {
             throw .storageFailed("the log's row of offsets \(firstOffset)...\(lastOffset) of stream \(stream) is damaged")

@@ -31,7 +31,8 @@ public struct RetentionRule: Sendable, Equatable {
     /// Deletes what is older than the maximum age and below `slowestCursor` (everything of
     /// age when no processor keeps a cursor on the stream).
     public func decide(oldest: [RetainedBatch], slowestCursor: Int64?, nowMs: Int64) -> Decision {
-        // Both are unix milliseconds and the age at most 100 years (``DurationText``): no overflow.
+        // Both are unix milliseconds and the age at most 100 years (``DurationText``): no
+        // overflow. What a batch says comes from disk, so arithmetic on it cannot trap.
         let cutoff = nowMs - maxAgeMs
         var below: Int64?
         var nextLookAtMs = nowMs + maxAgeMs
@@ -40,7 +41,7 @@ public struct RetentionRule: Sendable, Equatable {
                 nextLookAtMs = batch.acceptedAtMs.addingReportingOverflow(maxAgeMs).partialValue
                 break
             }
-            below = batch.lastOffset + 1
+            below = batch.lastOffset.addingReportingOverflow(1).partialValue
         }
         if let cursor = slowestCursor, let end = below { below = min(end, cursor) }
         if let end = below, let first = oldest.first, end <= first.lastOffset { below = nil }

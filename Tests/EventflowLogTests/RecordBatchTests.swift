@@ -100,6 +100,9 @@ import Testing
         #expect(throws: EventLogError.deleted(stream: "events", firstRetained: 2)) { try twoRows.result(bodies: [2: laterBodies]) }
         #expect(throws: EventLogError.deleted(stream: "events", firstRetained: 3)) { try twoRows.result(bodies: [:]) }
         #expect(throws: EventLogError.self) { try twoRows.result(bodies: [1: bodies]) }
+        // Offsets from a damaged file fail the read instead of trapping on their arithmetic.
+        var damagedOffsets = RecordBatchRead(stream: "events", from: 0, end: .max, limit: 10, maxBytes: .max, bodies: false, partition: nil)
+        #expect(throws: EventLogError.self) { try damagedOffsets.add(lastOffset: 1, firstOffset: .min, acceptedAtMs: 0, headers: headers) }
         var wrongCount = RecordBatchRead(stream: "events", from: 0, end: 10, limit: 10, maxBytes: .max, bodies: false, partition: nil)
         #expect(throws: EventLogError.self) { try wrongCount.add(lastOffset: 2, firstOffset: 0, acceptedAtMs: 0, headers: headers) }
     }

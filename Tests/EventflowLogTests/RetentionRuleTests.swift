@@ -27,5 +27,8 @@ import Testing
         #expect(rule.decide(oldest: oldest, slowestCursor: 30, nowMs: 500) == .init(deleteBelow: nil, nextLookAtMs: 1_100))
         #expect(rule.decide(oldest: [], slowestCursor: nil, nowMs: 500) == .init(deleteBelow: nil, nextLookAtMs: 1_500))
         #expect(RetentionRule(maxAgeMs: 0).decide(oldest: oldest, slowestCursor: 30, nowMs: 5_000).deleteBelow == 30)
+        // A batch read from a damaged file does not trap the rule.
+        let damaged = [RetainedBatch(firstOffset: 0, lastOffset: .max, acceptedAtMs: 0)]
+        #expect(rule.decide(oldest: damaged, slowestCursor: nil, nowMs: 5_000).deleteBelow == nil)
     }
 }
