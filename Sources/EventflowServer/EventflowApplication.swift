@@ -38,7 +38,6 @@ public enum EventflowApplication {
         return build(configuration: configuration, storage: storage, metrics: metrics, logger: logger, onServerRunning: onServerRunning)
     }
 
-    /// The processors that read the log, started after it and stopped before it.
     /// Retention's service when a retention is set, in processes that process (a collector
     /// alone does not know when processors are done).
     static func retention(_ configuration: ServerConfiguration, storage: EventStorage, metrics: ServerMetrics, logger: Logger) -> [any Service] {
@@ -50,6 +49,7 @@ public enum EventflowApplication {
         ]
     }
 
+    /// The processors that read the log, started after it and stopped before it.
     static func processors(_ configuration: ServerConfiguration, storage: EventStorage, metrics: ServerMetrics, logger: Logger) -> [any Service] {
         var processors: [any Service] = []
         guard configuration.role.processes else { return processors }

@@ -144,16 +144,14 @@ enum SQLiteSchema {
     /// restart); returns the events they held.
     static func deleteEvents(_ connection: SQLiteConnection, stream: String, below offset: Int64) async throws -> Int {
         let table = table(stream)
-        let chosen = """
-            SELECT last_offset FROM \(table) WHERE last_offset < ? AND last_offset < (SELECT MAX(last_offset) FROM \(table)) \
-            ORDER BY last_offset LIMIT \(RetentionRule.batchesPerDeletion)
+        let deleted = try await connection.query(
             """
-        let events = try await connection.query(
-            "SELECT COALESCE(SUM(last_offset - first_offset + 1), 0) AS events FROM \(table) WHERE last_offset IN (\(chosen))",
-            [.integer(SQLiteInt64(offset))]
-        ).first?.column("events")?.integer ?? 0
-        if events > 0 { try await connection.execute("DELETE FROM \(table) WHERE last_offset IN (\(chosen))", [.integer(SQLiteInt64(offset))]) }
-        return events
+            DELETE FROM \(table) WHERE last_offset IN (SELECT last_offset FROM \(table) WHERE last_offset < ? \
+            AND last_offset < (SELECT MAX(last_offset) FROM \(table)) ORDER BY last_offset LIMIT \(RetentionRule.batchesPerDeletion)) \
+            RETURNING last_offset - first_offset + 1 AS events
+            """,
+            [.integer(SQLiteInt64(offset))])
+        return deleted.reduce(0) { $0 + ($1.column("events")?.integer ?? 0) }
     }
 
     /// The oldest rows of `stream`, oldest first.
